@@ -1,0 +1,88 @@
+"""The ``unseen`` command: parses arguments and calls the public API, nothing more."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import warnings
+
+from unseen import __version__, api
+from unseen.errors import InputError, UnseenWarning
+from unseen.inpaint import DEFAULT_FILLER, list_fillers
+
+EXIT_BAD_INPUT = 2
+
+
+class _Parser(argparse.ArgumentParser):
+    """Reports a usage mistake as one line and exit status 2, like every other bad input."""
+
+    def error(self, message: str) -> None:
+        self.exit(EXIT_BAD_INPUT, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
+def _build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="unseen", description="Make objects disappear from photos and videos.")
+    parser.add_argument("--version", action="version", version=f"unseen {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND", parser_class=_Parser)
+
+    remove = commands.add_parser(
+        "remove", help="erase masked objects from a photo, a video or a folder of frames",
+        description="Erase the objects under a mask (white = remove) and fill in what was behind them. "
+                    "INPUT and OUTPUT may each be an image (.png .jpg .webp .bmp .tif), a video "
+                    "(.mp4 .mov .mkv .avi .webm: fps, frame count, size, rotation and audio are kept) or a "
+                    "folder of frames (output frames keep the input names).",
+        epilog="examples:\n  unseen remove photo.jpg --mask mask.png -o clean.jpg\n"
+               "  unseen remove clip.mp4 --mask masks/ -o clean.mp4\n"
+               "  unseen remove frames/ --mask masks/ -o clean/ --frame-format jpg",
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+    remove.add_argument("input", metavar="INPUT", help="image, video or folder of frames")
+    remove.add_argument("-o", "--output", required=True, metavar="OUTPUT",
+                        help="where to write the result; never the input itself")
+    remove.add_argument("--mask", required=True, metavar="PATH",
+                        help="one mask image for every frame, a folder of per-frame masks (matched by "
+                             "name) or a mask video; non-zero pixels are removed")
+    remove.add_argument("--dilate", type=int, default=api.DEFAULT_DILATE, metavar="PX",
+                        help="grow the mask by PX pixels first, to take the object's soft edge "
+                             f"(default: {api.DEFAULT_DILATE})")
+    remove.add_argument("--method", default=DEFAULT_FILLER, choices=list_fillers(),
+                        help=f"how to fill the hole (default: {DEFAULT_FILLER})")
+    remove.add_argument("--frame-format", default="png", metavar="EXT",
+                        help="image format of output frames when OUTPUT is a folder (default: png)")
+    remove.add_argument("-q", "--quiet", action="store_true", help="no progress bar or warnings")
+    return parser
+
+
+def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    if issubclass(category, UnseenWarning):
+        print(f"unseen: warning: {message}", file=sys.stderr)
+    else:
+        _default_showwarning(message, category, filename, lineno, file, line)
+
+
+_default_showwarning = warnings.showwarning
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the command line; returns the exit status."""
+    args = _build_parser().parse_args(argv)
+    warnings.showwarning = _show_warning
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore" if args.quiet else "default", UnseenWarning)
+        try:
+            if args.command == "remove":
+                result = api.remove(args.input, args.output, mask=args.mask, dilate_px=args.dilate,
+                                    method=args.method, frame_format=args.frame_format,
+                                    show_progress=not args.quiet)
+                if not args.quiet:
+                    print(f"unseen: wrote {result}", file=sys.stderr)
+        except InputError as error:
+            print(f"unseen: error: {error}", file=sys.stderr)
+            return EXIT_BAD_INPUT
+        except KeyboardInterrupt:
+            print("unseen: interrupted; no output written", file=sys.stderr)
+            return 130
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,113 @@
+"""Shared fixtures: synthetic media made in the test (PyAV, NumPy) and the location of ../shared."""
+
+from __future__ import annotations
+
+import os
+from fractions import Fraction
+from pathlib import Path
+
+import av
+import cv2
+import numpy as np
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def shared_path(*parts: str) -> Path:
+    """A file under ../shared; fails under CI=true when missing, skips elsewhere."""
+    base = Path(os.environ.get("UNSEEN_SHARED", ROOT.parent / "shared"))
+    path = base.joinpath(*parts)
+    if not path.exists():
+        message = f"{path} is missing: tests need ../shared beside the project"
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail(message)
+        pytest.skip(message)
+    return path
+
+
+def textured_frame(index: int, width: int, height: int) -> np.ndarray:
+    """A smooth, panning pattern: frames differ, and their content is easy to check after coding."""
+    y, x = np.mgrid[0:height, 0:width].astype(np.float32)
+    r = 128 + 100 * np.sin((x + 3 * index) / 9.0)
+    g = 128 + 100 * np.cos(y / 7.0)
+    b = np.full_like(x, (index * 20) % 256)
+    return np.dstack([r, g, b]).clip(0, 255).astype(np.uint8)
+
+
+def make_video(path: Path, frames: int = 24, width: int = 64, height: int = 48,
+               fps: Fraction = Fraction(30000, 1001), audio: str | None = "aac", vfr: bool = False,
+               rotation: int = 0) -> list[np.ndarray]:
+    """Write a test video with PyAV (independently of unseen's writer); return its frames.
+
+    ``vfr`` doubles every third frame's duration; ``audio`` names the codec of a 440 Hz tone that
+    lasts as long as the video.
+    """
+    time_base = Fraction(1, 90000)
+    step = round(1 / fps / time_base)
+    images = [textured_frame(i, width, height) for i in range(frames)]
+    with av.open(str(path), "w") as out:
+        video = out.add_stream("libx264", rate=fps)
+        # Rotated videos store the picture turned back clockwise; players turn it upright.
+        stored = [np.ascontiguousarray(np.rot90(image, -(rotation // 90))) for image in images]
+        video.height, video.width = stored[0].shape[:2]
+        video.pix_fmt = "yuv420p"
+        video.codec_context.time_base = time_base
+        video.options = {"crf": "10"}
+        if rotation:
+            video.set_display_rotation(rotation)
+        sound = out.add_stream(audio, rate=48000) if audio else None
+        if sound is not None:
+            sound.codec_context.layout = "stereo"
+        pts = 0
+        for i, image in enumerate(stored):
+            frame = av.VideoFrame.from_ndarray(image, format="rgb24")
+            frame.pts, frame.time_base = pts, time_base
+            pts += step * (2 if vfr and i % 3 == 0 else 1)
+            out.mux(video.encode(frame))
+        out.mux(video.encode(None))
+        if sound is not None:
+            samples = int(pts * time_base * 48000)
+            tone = (0.3 * np.sin(2 * np.pi * 440 * np.arange(samples) / 48000)).astype(np.float32)
+            for start in range(0, samples, 1024):
+                chunk = tone[start:start + 1024]
+                frame = av.AudioFrame.from_ndarray(np.stack([chunk, chunk]), format="fltp", layout="stereo")
+                frame.sample_rate, frame.pts, frame.time_base = 48000, start, Fraction(1, 48000)
+                out.mux(sound.encode(frame))
+            out.mux(sound.encode(None))
+    return images
+
+
+def probe(path: Path) -> dict:
+    """Facts a user checks about a video: frames, timing, size, rotation and audio."""
+    with av.open(str(path)) as container:
+        stream = container.streams.video[0]
+        frames = list(container.decode(stream))
+        audio = container.streams.audio[0] if container.streams.audio else None
+        info = {
+            "frames": len(frames),
+            "pts_seconds": [round(float(f.pts * f.time_base), 3) for f in frames],
+            "avg_fps": stream.average_rate,
+            "size": (stream.codec_context.width, stream.codec_context.height),
+            "rotation": int(frames[0].rotation or 0),
+            "duration": float(stream.duration * stream.time_base) if stream.duration else None,
+            "audio_codec": audio.codec_context.name if audio else None,
+        }
+    if audio is not None:
+        with av.open(str(path)) as container:
+            packets = [p for p in container.demux(container.streams.audio[0]) if p.size]
+            info["audio_packets"] = [bytes(p) for p in packets]
+            info["audio_seconds"] = float(sum(p.duration for p in packets) * packets[0].time_base)
+    return info
+
+
+def write_mask(path: Path, mask: np.ndarray) -> Path:
+    cv2.imwrite(str(path), mask.astype(np.uint8) * 255)
+    return path
+
+
+@pytest.fixture
+def video_with_audio(tmp_path: Path) -> Path:
+    path = tmp_path / "in.mp4"
+    make_video(path)
+    return path
