@@ -8,13 +8,13 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 
 from unseen.errors import InputError, warn
-from unseen.inpaint import DEFAULT_FILLER, Filler, get_filler
+from unseen.inpaint import DEFAULT_FILLER, list_fillers
+from unseen.inpaint.video import FlowVideoFiller, PerFrameFiller
 from unseen.masks import dilate, masks_for
 from unseen.masks.sources import FramesWithMasks
 from unseen.media import Frame, clip_writer, open_clip
@@ -28,8 +28,17 @@ MaskLike = str | os.PathLike | np.ndarray
 MediaLike = str | os.PathLike | np.ndarray
 
 
+AUTO = "auto"
+VIDEO_METHOD = "flow"
+
+
+def methods() -> list[str]:
+    """Names ``method`` accepts: ``auto``, the video engine ``flow`` and every photo filler."""
+    return [AUTO, VIDEO_METHOD, *list_fillers()]
+
+
 def remove(input: MediaLike, output: str | os.PathLike | None = None, *, mask: MaskLike,
-           dilate_px: int = DEFAULT_DILATE, method: str = DEFAULT_FILLER, frame_format: str = "png",
+           dilate_px: int = DEFAULT_DILATE, method: str = AUTO, frame_format: str = "png",
            show_progress: bool = False) -> Path | np.ndarray:
     """Erase the masked object from a photo, a video or a folder of frames.
 
@@ -47,7 +56,9 @@ def remove(input: MediaLike, output: str | os.PathLike | None = None, *, mask: M
     dilate_px
         Grow the mask by this many pixels first, to take the object's soft edge with it.
     method
-        The filler (see :func:`unseen.inpaint.list_fillers`).
+        ``flow``: the temporally consistent video engine (copies background seen in other frames);
+        a photo filler name (see :func:`unseen.inpaint.list_fillers`): each frame on its own;
+        ``auto``: ``flow`` for videos and frame folders, the default photo filler for one image.
     frame_format
         Image format of the frames when ``output`` is a folder.
     show_progress
@@ -59,42 +70,44 @@ def remove(input: MediaLike, output: str | os.PathLike | None = None, *, mask: M
     """
     if dilate_px < 0:
         raise InputError(f"dilate must be 0 or more pixels, got {dilate_px}")
-    try:
-        filler = get_filler(method)
-    except ValueError as error:
-        raise InputError(str(error)) from None
+    if method not in methods():
+        raise InputError(f"unknown method {method!r}; choose one of: {', '.join(methods())}")
     if isinstance(input, np.ndarray):
-        return _remove_array(input, mask, filler, dilate_px)
+        return _remove_array(input, mask, method, dilate_px)
     if output is None:
         raise InputError("an output path is needed for path input")
     clip = open_clip(input)
-    pairs = masks_for(clip, mask, clip)
+    engine = _engine(method, many_frames=clip.kind != "image")
+    pairs = _grown(masks_for(clip, mask, clip), dilate_px)
     with clip_writer(output, clip, frame_format) as sink:
-        frames = _fill_frames(pairs, filler, dilate_px)
-        for frame in progress(frames, clip.frame_count, "remove", show_progress):
+        for frame in progress(engine.fill_frames(pairs), clip.frame_count, "remove", show_progress):
             sink.write(frame)
     return Path(output)
 
 
-def _remove_array(input: np.ndarray, mask: MaskLike, filler: Filler, dilate_px: int) -> np.ndarray:
+def _engine(method: str, many_frames: bool) -> FlowVideoFiller | PerFrameFiller:
+    if method == AUTO:
+        method = VIDEO_METHOD if many_frames else DEFAULT_FILLER
+    return FlowVideoFiller() if method == VIDEO_METHOD else PerFrameFiller(method)
+
+
+def _remove_array(input: np.ndarray, mask: MaskLike, method: str, dilate_px: int) -> np.ndarray:
     if input.dtype != np.uint8 or input.ndim not in (3, 4) or input.shape[-1] != 3:
         raise InputError(f"expected an RGB uint8 array (HxWx3 or TxHxWx3), got {input.dtype} {input.shape}")
     single = input.ndim == 3
     stack = input[None] if single else input
     frames = (Frame(image, i, f"{i:05d}") for i, image in enumerate(stack))
-    out = np.stack([f.image for f in _fill_frames(masks_for(frames, mask), filler, dilate_px)])
+    engine = _engine(method, many_frames=not single)
+    out = np.stack([f.image for f in engine.fill_frames(_grown(masks_for(frames, mask), dilate_px))])
     return out[0] if single else out
 
 
-def _fill_frames(pairs: FramesWithMasks, filler: Filler, dilate_px: int) -> Iterator[Frame]:
-    """Fill each frame's (dilated) mask on its own; frames whose mask is empty pass through."""
+def _grown(pairs: FramesWithMasks, dilate_px: int) -> FramesWithMasks:
+    """Dilate each mask; warn at the end if no frame had anything to remove."""
     anything = False
     for frame, mask in pairs:
         grown = dilate(mask, dilate_px)
-        if grown.any():
-            anything = True
-            yield frame.with_image(filler.fill(frame.image, grown))
-        else:
-            yield frame
+        anything = anything or bool(grown.any())
+        yield frame, grown
     if not anything:
         warn("the mask is empty (all black): nothing to remove, frames passed through unchanged")

@@ -8,7 +8,6 @@ import warnings
 
 from unseen import __version__, api
 from unseen.errors import InputError, UnseenWarning
-from unseen.inpaint import DEFAULT_FILLER, list_fillers
 
 EXIT_BAD_INPUT = 2
 
@@ -44,8 +43,11 @@ def _build_parser() -> argparse.ArgumentParser:
     remove.add_argument("--dilate", type=int, default=api.DEFAULT_DILATE, metavar="PX",
                         help="grow the mask by PX pixels first, to take the object's soft edge "
                              f"(default: {api.DEFAULT_DILATE})")
-    remove.add_argument("--method", default=DEFAULT_FILLER, choices=list_fillers(),
-                        help=f"how to fill the hole (default: {DEFAULT_FILLER})")
+    remove.add_argument("--method", default=api.AUTO, choices=api.methods(),
+                        help="how to fill the hole: 'flow' copies the background that other frames show "
+                             "(temporally consistent, for videos); a photo filler fills each frame on its "
+                             "own; 'auto' (default) is 'flow' for videos and folders, "
+                             f"'{api.DEFAULT_FILLER}' for a photo")
     remove.add_argument("--frame-format", default="png", metavar="EXT",
                         help="image format of output frames when OUTPUT is a folder (default: png)")
     remove.add_argument("-q", "--quiet", action="store_true", help="no progress bar or warnings")
