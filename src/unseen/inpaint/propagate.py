@@ -9,6 +9,7 @@ sampled once, from the original frame where the chain ends.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Sequence
 
 import cv2
 import numpy as np
@@ -38,7 +39,7 @@ def _lookup(field: np.ndarray, x: np.ndarray, y: np.ndarray, interpolation: int)
 
 
 def track(t: int, hole: np.ndarray, flows: list[np.ndarray | None], visible: list[np.ndarray], step: int,
-          max_distance: int) -> Sightings:
+          hits: int = 1) -> list[Sightings]:
     """Follow the hole pixels of frame ``t`` through frames ``t+step, t+2*step, ...``.
 
     Parameters
@@ -49,33 +50,47 @@ def track(t: int, hole: np.ndarray, flows: list[np.ndarray | None], visible: lis
         ``flows[s]`` is the completed flow from frame ``s`` to frame ``s + step``, None where a chain must
         stop (the window's edge, a scene cut).
     visible
-        Per frame, HxW uint8: 1 where the frame shows the background (outside its hole, or filled).
+        Per frame, HxW float32: 1 where the frame shows the background (outside its hole, or filled).
+    hits
+        How many sightings to collect per pixel: the 1st, 2nd, ... frame that shows it.
+
+    Returns
+    -------
+    One :class:`Sightings` per hit, nearest first.
     """
     ys, xs = np.nonzero(hole)
     x, y = xs.astype(np.float32), ys.astype(np.float32)
-    result = Sightings(np.full(len(xs), -1, np.int32), x.copy(), y.copy())
+    result = [Sightings(np.full(len(xs), -1, np.int32), x.copy(), y.copy()) for _ in range(hits)]
+    level = np.zeros(len(xs), np.int32)
     pending = np.arange(len(xs))
     s = t
     height, width = hole.shape
-    for _ in range(max_distance):
-        if len(pending) == 0 or not 0 <= s < len(flows) or flows[s] is None:
-            break
+    while len(pending) and 0 <= s < len(flows) and flows[s] is not None:
         motion = _lookup(flows[s], x, y, cv2.INTER_LINEAR)
         x, y, s = x + motion[:, 0], y + motion[:, 1], s + step
         inside = (x >= 0) & (x <= width - 1) & (y >= 0) & (y <= height - 1)
         # Seen only if every pixel the bilinear sample touches is seen: no hole colour bleeds in.
         seen = inside & (_lookup(visible[s], x, y, cv2.INTER_LINEAR) > 0.999)
-        hit = pending[seen]
-        result.frame[hit], result.x[hit], result.y[hit] = s, x[seen], y[seen]
-        keep = inside & ~seen
+        for k in np.unique(level[pending[seen]]):
+            pick = seen & (level[pending] == k)
+            hit = pending[pick]
+            result[k].frame[hit], result[k].x[hit], result[k].y[hit] = s, x[pick], y[pick]
+        level[pending[seen]] += 1
+        keep = inside & (level[pending] < hits)
         pending, x, y = pending[keep], x[keep], y[keep]
     return result
 
 
-def sample(frames: np.ndarray, sightings: Sightings) -> np.ndarray:
-    """Colours (N x 3 float32) where the pixels were seen, bilinear; zeros where they were not."""
-    colours = np.zeros((len(sightings.frame), frames.shape[-1]), np.float32)
+def sample(fields: Sequence[np.ndarray | None], sightings: Sightings, channels: int
+           ) -> tuple[np.ndarray, np.ndarray]:
+    """Values (N x channels float32) of per-frame fields (frames, flows) where the pixels were seen,
+    bilinear, and which of them could be sampled (seen, in a frame whose field exists)."""
+    values = np.zeros((len(sightings.frame), channels), np.float32)
+    ok = np.zeros(len(sightings.frame), bool)
     for s in np.unique(sightings.frame[sightings.found]):
+        if fields[s] is None:
+            continue
         pick = sightings.frame == s
-        colours[pick] = _lookup(frames[s], sightings.x[pick], sightings.y[pick], cv2.INTER_LINEAR)
-    return colours
+        values[pick] = _lookup(fields[s], sightings.x[pick], sightings.y[pick], cv2.INTER_LINEAR)
+        ok |= pick
+    return values, ok

@@ -11,7 +11,7 @@ future), so memory depends on the window, not on the length of the video.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 
 import cv2
 import numpy as np
@@ -19,6 +19,7 @@ import numpy as np
 from unseen.inpaint.base import Filler, get_filler
 from unseen.inpaint.flow import FlowEstimator, complete_flow
 from unseen.inpaint.propagate import Sightings, sample, track
+from unseen.inpaint.smooth import membrane_fill
 from unseen.masks.ops import dilate
 from unseen.media.frame import Frame
 
@@ -52,6 +53,8 @@ class FlowVideoFiller:
         Frames at the end of a window that wait for the next one, so every output frame has a future.
     context
         Finished frames kept at the start of the next window, so fills continue across windows.
+    hits
+        Sightings averaged per hole pixel in each direction (past, future).
     keyframe_filler
         Photo filler for what no frame shows.
     flow_preset, flow_side
@@ -61,9 +64,15 @@ class FlowVideoFiller:
     window: int = 40
     lookahead: int = 10
     context: int = 6
+    hits: int = 4
     keyframe_filler: str = "patch"
     flow_preset: str = "fast"
     flow_side: int = 480
+    flow_rounds: int = 0
+    smoothing: float = 0.7
+    doubt: float = 10.0
+    seam: int = 3
+    borrow_margin: int = 8
     name: str = "flow"
 
     def __post_init__(self) -> None:
@@ -110,9 +119,7 @@ class FlowVideoFiller:
         for _ in range(8):
             unseen = {}
             for t, hole in todo.items():
-                past = track(t, hole, to_previous, visible, -1, len(images))
-                future = track(t, hole, to_next, visible, 1, len(images))
-                colours, missing = _combine(stack, t, past, future)
+                colours, missing = self._from_other_frames(t, hole, stack, visible, to_next, to_previous)
                 ys, xs = np.nonzero(hole)
                 out[t][ys[~missing], xs[~missing]] = np.clip(colours[~missing] + 0.5, 0, 255).astype(np.uint8)
                 unseen[t] = np.zeros_like(hole)
@@ -127,7 +134,51 @@ class FlowVideoFiller:
             stack[key], visible[key] = out[key].astype(np.float32), np.ones_like(visible[key])
         for t, hole in todo.items():  # only if 8 key frames were not enough
             out[t] = self._filler.fill(out[t], hole)
-        return out
+        return self._steady(out, holes, to_next, to_previous)
+
+    def _from_other_frames(self, t: int, hole: np.ndarray, stack: np.ndarray, visible: list[np.ndarray],
+                           to_next: list[np.ndarray | None], to_previous: list[np.ndarray | None]
+                           ) -> tuple[np.ndarray, np.ndarray]:
+        """Colours for the hole pixels of frame ``t`` (``np.nonzero`` order) from the frames that show
+        them, and which pixels no frame shows.
+
+        A thin ring around the hole is traced too: how its propagated colours differ from its real ones
+        (exposure changes, drift) is spread smoothly over the hole and corrected, so no seam shows.
+        """
+        ring = dilate(hole, self.seam) & ~hole
+        traced = hole | ring
+        sightings = (track(t, traced, to_previous, visible, -1, self.hits)
+                     + track(t, traced, to_next, visible, 1, self.hits))
+        colours, missing, spread = _combine(stack, t, sightings)
+        in_hole = hole[traced]
+        if self.doubt > 0:
+            # Views that disagree (something moves there) are pulled towards a smooth guess.
+            smooth = membrane_fill(stack[t], hole, sweeps=20)[traced]
+            trust = np.exp(-((spread / self.doubt) ** 2))[:, None]
+            colours = np.where(in_hole[:, None], trust * colours + (1 - trust) * smooth, colours)
+        if self.seam > 0:
+            reference = ring & ~_scatter(missing, traced)
+            correction = _seam_correction(stack[t] - _scatter(colours, traced), reference, hole)
+            colours[in_hole] += correction[hole]
+        return colours[in_hole], missing[in_hole]
+
+    def _steady(self, out: list[np.ndarray], holes: list[np.ndarray], to_next: list[np.ndarray | None],
+                to_previous: list[np.ndarray | None]) -> list[np.ndarray]:
+        """Smooth the fills along the flow over time (a forward and a backward exponential filter), so
+        that what is left of the propagation's noise does not flicker."""
+        if self.smoothing <= 0:
+            return out
+        frames = [image.astype(np.float32) for image in out]
+        for order, flows in ((range(1, len(out)), to_previous), (range(len(out) - 2, -1, -1), to_next)):
+            for t in order:
+                hole = holes[t]
+                if not hole.any() or flows[t] is None:
+                    continue
+                neighbour = t - 1 if flows is to_previous else t + 1
+                warped = _warp_image(frames[neighbour], flows[t])
+                frames[t][hole] = (1 - self.smoothing) * frames[t][hole] + self.smoothing * warped[hole]
+        return [np.where(h[..., None], np.clip(f + 0.5, 0, 255).astype(np.uint8), o)
+                for f, h, o in zip(frames, holes, out, strict=True)]
 
     def _flows(self, images: list[np.ndarray], holes: list[np.ndarray]
                ) -> tuple[list[np.ndarray | None], list[np.ndarray | None]]:
@@ -144,7 +195,60 @@ class FlowVideoFiller:
                 continue
             to_next[t] = complete_flow(ahead, flow_holes[t])
             to_previous[t + 1] = complete_flow(back, flow_holes[t + 1])
+        for _ in range(self.flow_rounds):
+            to_next, to_previous = self._borrow_flows(to_next, to_previous, flow_holes)
         return to_next, to_previous
+
+    def _borrow_flows(self, to_next: list[np.ndarray | None], to_previous: list[np.ndarray | None],
+                      holes: list[np.ndarray]) -> tuple[list[np.ndarray | None], list[np.ndarray | None]]:
+        """Replace the flow inside each hole by the flow the same scene point has in the nearest frames
+        that show it: motion changes slowly over time, so that is a far better guess than a smooth fill
+        from the hole's border, which blends the motions of everything around the hole."""
+        # Flow right at a hole's border is dragged by the moving hole; sightings must be well clear of it.
+        visible = [(~dilate(h, self.borrow_margin)).astype(np.float32) for h in holes]
+        new_next, new_previous = list(to_next), list(to_previous)
+        for t, hole in enumerate(holes):
+            if not hole.any():
+                continue
+            sightings = (track(t, hole, to_previous, visible, -1, self.hits)
+                         + track(t, hole, to_next, visible, 1, self.hits))
+            for flows, new in ((to_next, new_next), (to_previous, new_previous)):
+                if flows[t] is None:
+                    continue
+                borrowed, missing, _ = _combine(flows, t, sightings)
+                ys, xs = np.nonzero(hole)
+                updated = flows[t].copy()
+                updated[ys[~missing], xs[~missing]] = borrowed[~missing]
+                new[t] = updated
+        return new_next, new_previous
+
+
+def _seam_correction(difference: np.ndarray, reference: np.ndarray, hole: np.ndarray) -> np.ndarray:
+    """The smoothest field over ``hole`` that matches ``difference`` on the ``reference`` pixels."""
+    correction = np.zeros_like(difference)
+    if not reference.any():
+        return correction
+    ys, xs = np.nonzero(hole | reference)
+    rows = slice(max(ys.min() - 2, 0), ys.max() + 3)
+    cols = slice(max(xs.min() - 2, 0), xs.max() + 3)
+    known = reference[rows, cols]
+    field = np.where(known[..., None], difference[rows, cols], 0).astype(np.float32)
+    correction[rows, cols] = membrane_fill(field, ~known, sweeps=20)
+    return correction
+
+
+def _scatter(values: np.ndarray, where: np.ndarray) -> np.ndarray:
+    """An image shaped like ``where`` holding ``values`` at its True pixels (``np.nonzero`` order)."""
+    image = np.zeros(where.shape + values.shape[1:], values.dtype)
+    image[where] = values
+    return image
+
+
+def _warp_image(image: np.ndarray, flow: np.ndarray) -> np.ndarray:
+    """The picture that ``image`` (a neighbour) shows at ``position + flow`` of each pixel."""
+    h, w = flow.shape[:2]
+    ys, xs = np.mgrid[0:h, 0:w].astype(np.float32)
+    return cv2.remap(image, xs + flow[..., 0], ys + flow[..., 1], cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
 
 
 def _is_cut(gray_a: np.ndarray, gray_b: np.ndarray, flow: np.ndarray, size: tuple[int, int]) -> bool:
@@ -155,19 +259,23 @@ def _is_cut(gray_a: np.ndarray, gray_b: np.ndarray, flow: np.ndarray, size: tupl
     return float(np.abs(warped.astype(np.float32) - gray_a).mean()) > _CUT_ERROR
 
 
-def _combine(stack: np.ndarray, t: int, past: Sightings, future: Sightings) -> tuple[np.ndarray, np.ndarray]:
-    """Colours for the hole pixels of frame ``t`` from their sightings in the past and the future:
-    blended by nearness in time where they agree, the nearer one where they do not. Also returns which
-    pixels neither direction found."""
-    from_past, from_future = sample(stack, past), sample(stack, future)
-    has_past, has_future = past.found, future.found
-    colours = np.where(has_past[:, None], from_past, from_future)
-    both = has_past & has_future
-    if both.any():
-        d_past = (t - past.frame[both]).astype(np.float32)[:, None]
-        d_future = (future.frame[both] - t).astype(np.float32)[:, None]
-        blend = (from_past[both] * d_future + from_future[both] * d_past) / (d_past + d_future)
-        nearer = np.where(d_past <= d_future, from_past[both], from_future[both])
-        agree = np.abs(from_past[both] - from_future[both]).mean(axis=1, keepdims=True) < _DISAGREE
-        colours[both] = np.where(agree, blend, nearer)
-    return colours, ~(has_past | has_future)
+def _combine(fields: Sequence[np.ndarray | None], t: int, sightings: list[Sightings]
+             ) -> tuple[np.ndarray, np.ndarray]:
+    """Values for the hole pixels of frame ``t``: the mean of a per-frame field (the frames themselves,
+    or their flows) over the pixels' sightings in other frames, nearer frames weighing more. Averaging
+    several views cancels much of the drift of long flow chains and keeps the fill steady from frame to
+    frame. Also returns the pixels no frame showed."""
+    channels = next(f for f in fields if f is not None).shape[-1]
+    total = np.zeros((len(sightings[0].frame), channels), np.float32)
+    squares = np.zeros_like(total)
+    weight = np.zeros((len(sightings[0].frame), 1), np.float32)
+    for seen in sightings:
+        values, ok = sample(fields, seen, channels)
+        w = np.where(ok, 1.0 / (1.0 + np.abs(seen.frame - t)), 0.0).astype(np.float32)[:, None]
+        total += values * w
+        squares += values * values * w
+        weight += w
+    missing = weight[:, 0] == 0
+    mean = total / np.maximum(weight, 1e-6)
+    spread = np.sqrt(np.maximum(squares / np.maximum(weight, 1e-6) - mean * mean, 0).mean(axis=1))
+    return mean, missing, spread
