@@ -22,8 +22,10 @@ class FlowEstimator:
     ``flow(a, b)[y, x]`` is where pixel ``(x, y)`` of ``a`` moves to in ``b``, as a displacement.
     """
 
-    def __init__(self, preset: str = "fast", max_side: int = 480):
+    def __init__(self, preset: str = "fast", max_side: int = 480, finest_scale: int | None = None):
         self._dis = cv2.DISOpticalFlow_create(_PRESETS[preset])
+        if finest_scale is not None:
+            self._dis.setFinestScale(finest_scale)
         self._max_side = max_side
 
     def gray(self, image: np.ndarray, hole: np.ndarray | None = None) -> np.ndarray:

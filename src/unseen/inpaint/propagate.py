@@ -65,7 +65,7 @@ def track(t: int, hole: np.ndarray, flows: list[np.ndarray | None], visible: lis
     pending = np.arange(len(xs))
     s = t
     height, width = hole.shape
-    while len(pending) and 0 <= s < len(flows) and flows[s] is not None:
+    while len(pending) and 0 <= s + step < len(visible) and flows[s] is not None:
         motion = _lookup(flows[s], x, y, cv2.INTER_LINEAR)
         x, y, s = x + motion[:, 0], y + motion[:, 1], s + step
         inside = (x >= 0) & (x <= width - 1) & (y >= 0) & (y <= height - 1)

@@ -27,6 +27,7 @@ from unseen.media.frame import Frame
 _CUT_ERROR = 28.0
 # Two candidate colours further apart than this (mean over RGB) are not blended: the nearer one wins.
 _DISAGREE = 24.0
+_LOW_PASS = 2.0
 
 
 class PerFrameFiller:
@@ -68,6 +69,7 @@ class FlowVideoFiller:
     keyframe_filler: str = "patch"
     flow_preset: str = "fast"
     flow_side: int = 480
+    flow_scale: int | None = None
     flow_rounds: int = 0
     smoothing: float = 0.7
     doubt: float = 10.0
@@ -77,7 +79,7 @@ class FlowVideoFiller:
 
     def __post_init__(self) -> None:
         self._filler: Filler = get_filler(self.keyframe_filler)
-        self._flow = FlowEstimator(self.flow_preset, self.flow_side)
+        self._flow = FlowEstimator(self.flow_preset, self.flow_side, self.flow_scale)
 
     def fill_frames(self, pairs: Iterable[tuple[Frame, np.ndarray]]) -> Iterator[Frame]:
         """Fill the hole of every frame; frames come out in order, a window behind the input."""
@@ -115,11 +117,12 @@ class FlowVideoFiller:
             return out
         to_next, to_previous = self._flows(images, holes)
         stack = np.stack(images).astype(np.float32)
+        coarse = np.stack([_low_pass(image) for image in stack])
         visible = [(~hole).astype(np.float32) for hole in holes]
         for _ in range(8):
             unseen = {}
             for t, hole in todo.items():
-                colours, missing = self._from_other_frames(t, hole, stack, visible, to_next, to_previous)
+                colours, missing = self._from_other_frames(t, hole, stack, coarse, visible, to_next, to_previous)
                 ys, xs = np.nonzero(hole)
                 out[t][ys[~missing], xs[~missing]] = np.clip(colours[~missing] + 0.5, 0, 255).astype(np.uint8)
                 unseen[t] = np.zeros_like(hole)
@@ -132,12 +135,13 @@ class FlowVideoFiller:
             key = max(todo, key=lambda t: int(todo[t].sum()))
             out[key] = self._filler.fill(out[key], todo.pop(key))
             stack[key], visible[key] = out[key].astype(np.float32), np.ones_like(visible[key])
+            coarse[key] = _low_pass(stack[key])
         for t, hole in todo.items():  # only if 8 key frames were not enough
             out[t] = self._filler.fill(out[t], hole)
         return self._steady(out, holes, to_next, to_previous)
 
-    def _from_other_frames(self, t: int, hole: np.ndarray, stack: np.ndarray, visible: list[np.ndarray],
-                           to_next: list[np.ndarray | None], to_previous: list[np.ndarray | None]
+    def _from_other_frames(self, t: int, hole: np.ndarray, stack: np.ndarray, coarse: np.ndarray,
+                           visible: list[np.ndarray], to_next: list[np.ndarray | None], to_previous: list[np.ndarray | None]
                            ) -> tuple[np.ndarray, np.ndarray]:
         """Colours for the hole pixels of frame ``t`` (``np.nonzero`` order) from the frames that show
         them, and which pixels no frame shows.
@@ -149,7 +153,10 @@ class FlowVideoFiller:
         traced = hole | ring
         sightings = (track(t, traced, to_previous, visible, -1, self.hits)
                      + track(t, traced, to_next, visible, 1, self.hits))
-        colours, missing, spread = _combine(stack, t, sightings)
+        colours, missing, _ = _combine(stack, t, sightings)
+        # Disagreement is judged on blurred frames: a fine texture seen a fraction of a pixel apart
+        # differs a lot but is fine; different content (something moving) differs even when blurred.
+        _, _, spread = _combine(coarse, t, sightings)
         in_hole = hole[traced]
         if self.doubt > 0:
             # Views that disagree (something moves there) are pulled towards a smooth guess.
@@ -235,6 +242,10 @@ def _seam_correction(difference: np.ndarray, reference: np.ndarray, hole: np.nda
     field = np.where(known[..., None], difference[rows, cols], 0).astype(np.float32)
     correction[rows, cols] = membrane_fill(field, ~known, sweeps=20)
     return correction
+
+
+def _low_pass(image: np.ndarray) -> np.ndarray:
+    return cv2.GaussianBlur(image, (0, 0), _LOW_PASS)
 
 
 def _scatter(values: np.ndarray, where: np.ndarray) -> np.ndarray:
