@@ -89,3 +89,19 @@ def complete_flow(flow: np.ndarray, hole: np.ndarray, ring: int = 16) -> np.ndar
     residual = membrane_fill(crop - base, crop_hole, sweeps=20)
     out[rows, cols] = np.where(crop_hole[..., None], base + residual, crop)
     return out
+
+
+def warp(image: np.ndarray, flow: np.ndarray, border: int = cv2.BORDER_REPLICATE) -> np.ndarray:
+    """What ``image`` (a neighbouring frame) shows at ``position + flow`` of each pixel."""
+    h, w = flow.shape[:2]
+    ys, xs = np.mgrid[0:h, 0:w].astype(np.float32)
+    return cv2.remap(image, xs + flow[..., 0], ys + flow[..., 1], cv2.INTER_LINEAR, borderMode=border)
+
+
+def is_scene_cut(gray_a: np.ndarray, gray_b: np.ndarray, flow: np.ndarray, threshold: float = 28.0) -> bool:
+    """Whether two frames are from different shots: even following the flow, ``gray_b`` does not look
+    like ``gray_a`` (mean grey-level error above ``threshold``). ``flow`` is at full size."""
+    scale = gray_a.shape[1] / flow.shape[1]
+    small = cv2.resize(flow, gray_a.shape[::-1]) * np.float32(scale)
+    warped = warp(gray_b, small, cv2.BORDER_REFLECT)
+    return float(np.abs(warped.astype(np.float32) - gray_a).mean()) > threshold

@@ -94,3 +94,33 @@ def sample(fields: Sequence[np.ndarray | None], sightings: Sightings, channels: 
         values[pick] = _lookup(fields[s], sightings.x[pick], sightings.y[pick], cv2.INTER_LINEAR)
         ok |= pick
     return values, ok
+
+
+def average(fields: Sequence[np.ndarray | None], t: int, sightings: list[Sightings]
+            ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The mean of a per-frame field (the frames themselves, or blurred copies) over each pixel's
+    sightings, nearer frames weighing more: averaging several views cancels much of the drift of long
+    flow chains and keeps a fill steady from frame to frame.
+
+    Returns
+    -------
+    mean
+        N x C values.
+    missing
+        N bool: pixels that no frame showed.
+    spread
+        N: how much the views disagree (weighted standard deviation, averaged over channels).
+    """
+    channels = next(f for f in fields if f is not None).shape[-1]
+    total = np.zeros((len(sightings[0].frame), channels), np.float32)
+    squares = np.zeros_like(total)
+    weight = np.zeros((len(sightings[0].frame), 1), np.float32)
+    for seen in sightings:
+        values, ok = sample(fields, seen, channels)
+        w = np.where(ok, 1.0 / (1.0 + np.abs(seen.frame - t)), 0.0).astype(np.float32)[:, None]
+        total += values * w
+        squares += values * values * w
+        weight += w
+    mean = total / np.maximum(weight, 1e-6)
+    spread = np.sqrt(np.maximum(squares / np.maximum(weight, 1e-6) - mean * mean, 0).mean(axis=1))
+    return mean, weight[:, 0] == 0, spread
