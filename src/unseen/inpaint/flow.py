@@ -17,9 +17,11 @@ _PRESETS = {"ultrafast": cv2.DISOPTICAL_FLOW_PRESET_ULTRAFAST, "fast": cv2.DISOP
 
 
 class FlowEstimator:
-    """DIS optical flow (OpenCV), computed at most ``max_side`` pixels wide for speed.
+    """DIS optical flow (OpenCV), computed at most ``max_side`` pixels wide for speed and memory.
 
-    ``flow(a, b)[y, x]`` is where pixel ``(x, y)`` of ``a`` moves to in ``b``, as a displacement.
+    Flows stay at that working size (a 1080p window then costs no more than a 480p one) but are given
+    in full-size pixels: ``flow[y, x]`` is how far the full-size point under working pixel ``(x, y)``
+    moves. :func:`full_size` and :func:`lookup_points` translate between the two grids.
     """
 
     def __init__(self, preset: str = "fast", max_side: int = 480, finest_scale: int | None = None):
@@ -41,13 +43,32 @@ class FlowEstimator:
             gray = cv2.inpaint(gray, cv2.dilate(small, np.ones((3, 3), np.uint8)), 3, cv2.INPAINT_TELEA)
         return gray
 
-    def flow(self, gray_a: np.ndarray, gray_b: np.ndarray, size: tuple[int, int]) -> np.ndarray:
-        """Flow from ``gray_a`` to ``gray_b`` (from :meth:`gray`), at full ``size`` (width, height)."""
-        small = self._dis.calc(gray_a, gray_b, None)
-        if small.shape[1] == size[0]:
-            return small
-        scale = size[0] / small.shape[1]
-        return cv2.resize(small, size, interpolation=cv2.INTER_LINEAR) * np.float32(scale)
+    def flow(self, gray_a: np.ndarray, gray_b: np.ndarray, scale: float) -> np.ndarray:
+        """Flow from ``gray_a`` to ``gray_b`` (from :meth:`gray`) in full-size pixels (``scale`` = full
+        width / working width), on the working grid."""
+        return self._dis.calc(gray_a, gray_b, None) * np.float32(scale)
+
+
+def working_hole(hole: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
+    """A full-size hole on a working grid of ``shape``: a working pixel is in it if any of its pixels is."""
+    if hole.shape == shape:
+        return hole
+    return cv2.resize(hole.astype(np.float32), shape[::-1], interpolation=cv2.INTER_AREA) > 0
+
+
+def full_size(flow: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """A working-grid flow resampled to the full ``size`` (width, height)."""
+    if flow.shape[1] == size[0]:
+        return flow
+    return cv2.resize(flow, size, interpolation=cv2.INTER_LINEAR)
+
+
+def lookup_points(flow: np.ndarray, x: np.ndarray, y: np.ndarray, scale: float) -> np.ndarray:
+    """Sample a working-grid flow at full-size points (N x 2), bilinear."""
+    # Pixel centres: full-size x maps to working (x + 0.5) / scale - 0.5.
+    wx = ((x + 0.5) / scale - 0.5).astype(np.float32).reshape(1, -1)
+    wy = ((y + 0.5) / scale - 0.5).astype(np.float32).reshape(1, -1)
+    return cv2.remap(flow, wx, wy, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE).reshape(-1, 2)
 
 
 def _bbox(mask: np.ndarray, margin: int) -> tuple[slice, slice]:
@@ -98,10 +119,9 @@ def warp(image: np.ndarray, flow: np.ndarray, border: int = cv2.BORDER_REPLICATE
     return cv2.remap(image, xs + flow[..., 0], ys + flow[..., 1], cv2.INTER_LINEAR, borderMode=border)
 
 
-def is_scene_cut(gray_a: np.ndarray, gray_b: np.ndarray, flow: np.ndarray, threshold: float = 28.0) -> bool:
+def is_scene_cut(gray_a: np.ndarray, gray_b: np.ndarray, flow: np.ndarray, scale: float,
+                 threshold: float = 28.0) -> bool:
     """Whether two frames are from different shots: even following the flow, ``gray_b`` does not look
-    like ``gray_a`` (mean grey-level error above ``threshold``). ``flow`` is at full size."""
-    scale = gray_a.shape[1] / flow.shape[1]
-    small = cv2.resize(flow, gray_a.shape[::-1]) * np.float32(scale)
-    warped = warp(gray_b, small, cv2.BORDER_REFLECT)
+    like ``gray_a`` (mean grey-level error above ``threshold``)."""
+    warped = warp(gray_b, flow / np.float32(scale), cv2.BORDER_REFLECT)
     return float(np.abs(warped.astype(np.float32) - gray_a).mean()) > threshold

@@ -14,6 +14,8 @@ from collections.abc import Sequence
 import cv2
 import numpy as np
 
+from unseen.inpaint.flow import lookup_points
+
 
 @dataclasses.dataclass
 class Sightings:
@@ -39,7 +41,7 @@ def _lookup(field: np.ndarray, x: np.ndarray, y: np.ndarray, interpolation: int)
 
 
 def track(t: int, hole: np.ndarray, flows: list[np.ndarray | None], visible: list[np.ndarray], step: int,
-          hits: int = 1) -> list[Sightings]:
+          hits: int = 1, scale: float = 1.0) -> list[Sightings]:
     """Follow the hole pixels of frame ``t`` through frames ``t+step, t+2*step, ...``.
 
     Parameters
@@ -53,6 +55,8 @@ def track(t: int, hole: np.ndarray, flows: list[np.ndarray | None], visible: lis
         Per frame, HxW float32: 1 where the frame shows the background (outside its hole, or filled).
     hits
         How many sightings to collect per pixel: the 1st, 2nd, ... frame that shows it.
+    scale
+        Full width / width of the flows' grid (see :class:`unseen.inpaint.flow.FlowEstimator`).
 
     Returns
     -------
@@ -66,7 +70,7 @@ def track(t: int, hole: np.ndarray, flows: list[np.ndarray | None], visible: lis
     s = t
     height, width = hole.shape
     while len(pending) and 0 <= s + step < len(visible) and flows[s] is not None:
-        motion = _lookup(flows[s], x, y, cv2.INTER_LINEAR)
+        motion = lookup_points(flows[s], x, y, scale)
         x, y, s = x + motion[:, 0], y + motion[:, 1], s + step
         inside = (x >= 0) & (x <= width - 1) & (y >= 0) & (y <= height - 1)
         # Seen only if every pixel the bilinear sample touches is seen: no hole colour bleeds in.

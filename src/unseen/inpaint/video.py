@@ -18,7 +18,7 @@ import cv2
 import numpy as np
 
 from unseen.inpaint.base import Filler, get_filler
-from unseen.inpaint.flow import FlowEstimator, complete_flow, is_scene_cut, warp
+from unseen.inpaint.flow import FlowEstimator, complete_flow, full_size, is_scene_cut, warp, working_hole
 from unseen.inpaint.propagate import average, track
 from unseen.inpaint.smooth import membrane_fill
 from unseen.masks.ops import dilate
@@ -47,12 +47,13 @@ class PerFrameFiller:
 class _Window:
     """The frames of one window and what is derived from them once."""
 
-    frames: np.ndarray  # T x H x W x 3 float32; key frames are replaced by their fill
+    frames: np.ndarray  # T x H x W x 3 uint8 (a quarter of float32's memory); key frames hold their fill
     blurred: np.ndarray  # the same, low-passed: for judging whether views disagree
     holes: list[np.ndarray]
     visible: list[np.ndarray]  # float32 1 where a frame shows the background (or a key frame's fill)
-    to_next: Flows
+    to_next: Flows  # on the flow estimator's working grid, in full-size pixels
     to_previous: Flows
+    scale: float  # full width / flow grid width
 
 
 @dataclasses.dataclass
@@ -158,24 +159,24 @@ class FlowVideoFiller:
         return self._steady(out, window)
 
     def _prepare(self, images: list[np.ndarray], holes: list[np.ndarray]) -> _Window:
-        frames = np.stack(images).astype(np.float32)
-        to_next, to_previous = self._flows(images, holes)
-        return _Window(frames, np.stack([_low_pass(f) for f in frames]), holes,
-                       [(~hole).astype(np.float32) for hole in holes], to_next, to_previous)
-
-    def _flows(self, images: list[np.ndarray], holes: list[np.ndarray]) -> tuple[Flows, Flows]:
-        """Completed flows to the next and to the previous frame; None across scene cuts."""
-        size = images[0].shape[1], images[0].shape[0]
+        frames = np.stack(images)
         grays = [self._flow.gray(image, hole) for image, hole in zip(images, holes, strict=True)]
+        scale = images[0].shape[1] / grays[0].shape[1]
+        to_next, to_previous = self._flows(grays, holes, scale)
+        return _Window(frames, np.stack([_low_pass(f) for f in frames]), holes,
+                       [(~hole).astype(np.float32) for hole in holes], to_next, to_previous, scale)
+
+    def _flows(self, grays: list[np.ndarray], holes: list[np.ndarray], scale: float) -> tuple[Flows, Flows]:
+        """Completed flows to the next and to the previous frame; None across scene cuts."""
         # DIS spreads the motion of a hole's border a few pixels inwards and out: widen what is redone.
-        flow_holes = [dilate(h, 3) for h in holes]
-        to_next: Flows = [None] * len(images)
-        to_previous: Flows = [None] * len(images)
-        for t in range(len(images) - 1):
-            ahead = self._flow.flow(grays[t], grays[t + 1], size)
-            if is_scene_cut(grays[t], grays[t + 1], ahead):
+        flow_holes = [working_hole(dilate(h, 3), grays[0].shape) for h in holes]
+        to_next: Flows = [None] * len(grays)
+        to_previous: Flows = [None] * len(grays)
+        for t in range(len(grays) - 1):
+            ahead = self._flow.flow(grays[t], grays[t + 1], scale)
+            if is_scene_cut(grays[t], grays[t + 1], ahead, scale):
                 continue
-            back = self._flow.flow(grays[t + 1], grays[t], size)
+            back = self._flow.flow(grays[t + 1], grays[t], scale)
             to_next[t] = complete_flow(ahead, flow_holes[t])
             to_previous[t + 1] = complete_flow(back, flow_holes[t + 1])
         return to_next, to_previous
@@ -189,8 +190,8 @@ class FlowVideoFiller:
         """
         ring = dilate(hole, self.seam) & ~hole
         traced = hole | ring
-        sightings = (track(t, traced, window.to_previous, window.visible, -1, self.hits)
-                     + track(t, traced, window.to_next, window.visible, 1, self.hits))
+        sightings = (track(t, traced, window.to_previous, window.visible, -1, self.hits, window.scale)
+                     + track(t, traced, window.to_next, window.visible, 1, self.hits, window.scale))
         colours, missing, _ = average(window.frames, t, sightings)
         in_hole = hole[traced]
         if self.doubt > 0:
@@ -198,11 +199,12 @@ class FlowVideoFiller:
             # but is fine; different content (something moving) differs even when blurred.
             _, _, spread = average(window.blurred, t, sightings)
             trust = np.exp(-((spread / self.doubt) ** 2))[:, None]
-            smooth = membrane_fill(window.frames[t], hole, sweeps=20)[traced]
+            smooth = membrane_fill(window.frames[t].astype(np.float32), hole, sweeps=20)[traced]
             colours = np.where(in_hole[:, None], trust * colours + (1 - trust) * smooth, colours)
         if self.seam > 0:
             reference = ring & ~_scatter(missing, traced)
-            correction = _seam_correction(window.frames[t] - _scatter(colours, traced), reference, hole)
+            difference = window.frames[t].astype(np.float32) - _scatter(colours, traced)
+            correction = _seam_correction(difference, reference, hole)
             colours[in_hole] += correction[hole]
         return colours[in_hole], missing[in_hole]
 
@@ -217,7 +219,7 @@ class FlowVideoFiller:
             for t in order:
                 hole = window.holes[t]
                 if hole.any() and flows[t] is not None:
-                    warped = warp(frames[t + step], flows[t])
+                    warped = warp(frames[t + step], full_size(flows[t], hole.shape[::-1]))
                     frames[t][hole] = (1 - self.smoothing) * frames[t][hole] + self.smoothing * warped[hole]
         return [np.where(h[..., None], np.clip(f + 0.5, 0, 255).astype(np.uint8), o)
                 for f, h, o in zip(frames, window.holes, out, strict=True)]
