@@ -11,10 +11,9 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Sequence
 
-import cv2
 import numpy as np
 
-from unseen.inpaint.flow import lookup_points
+from unseen.inpaint.flow import lookup_points, sample_points
 
 
 @dataclasses.dataclass
@@ -31,13 +30,6 @@ class Sightings:
     @property
     def found(self) -> np.ndarray:
         return self.frame >= 0
-
-
-def _lookup(field: np.ndarray, x: np.ndarray, y: np.ndarray, interpolation: int) -> np.ndarray:
-    """Sample an image at N sub-pixel positions (values outside are 0)."""
-    out = cv2.remap(field, x.reshape(1, -1), y.reshape(1, -1), interpolation, borderMode=cv2.BORDER_CONSTANT,
-                    borderValue=0)
-    return out.reshape(len(x), *field.shape[2:])
 
 
 def track(t: int, hole: np.ndarray, flows: list[np.ndarray | None], visible: list[np.ndarray], step: int,
@@ -74,7 +66,7 @@ def track(t: int, hole: np.ndarray, flows: list[np.ndarray | None], visible: lis
         x, y, s = x + motion[:, 0], y + motion[:, 1], s + step
         inside = (x >= 0) & (x <= width - 1) & (y >= 0) & (y <= height - 1)
         # Seen only if every pixel the bilinear sample touches is seen: no hole colour bleeds in.
-        seen = inside & (_lookup(visible[s], x, y, cv2.INTER_LINEAR) > 0.999)
+        seen = inside & (sample_points(visible[s], x, y) > 0.999)
         for k in np.unique(level[pending[seen]]):
             pick = seen & (level[pending] == k)
             hit = pending[pick]
@@ -95,7 +87,7 @@ def sample(fields: Sequence[np.ndarray | None], sightings: Sightings, channels: 
         if fields[s] is None:
             continue
         pick = sightings.frame == s
-        values[pick] = _lookup(fields[s], sightings.x[pick], sightings.y[pick], cv2.INTER_LINEAR)
+        values[pick] = sample_points(fields[s], sightings.x[pick], sightings.y[pick])
         ok |= pick
     return values, ok
 
