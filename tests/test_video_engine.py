@@ -129,3 +129,15 @@ def test_tracking_finds_the_nearest_frame_that_shows_a_pixel(step: int) -> None:
     (first, second) = track(2, hole, still, visible, step, hits=2)
     assert first.frame.tolist() == [4 if step == 1 else 0] and second.frame.tolist() == [-1]
     assert (first.x[0], first.y[0]) == (5.0, 4.0)
+
+
+def test_a_hole_larger_than_opencv_map_limits_is_filled() -> None:
+    # OpenCV's remap takes maps under 32767 pixels a side; 45 000 hole pixels must still work.
+    images, _, truth = panning_clip(frames=6, size=(320, 240))
+    hole = np.zeros((240, 320), bool)
+    hole[20:220, 40:265] = True
+    images = [image.copy() for image in truth]
+    for image in images:
+        image[hole] = 0
+    out = run(FlowVideoFiller(), images, [hole] * 6)
+    assert all(o[hole].mean() > 40 for o in out)
