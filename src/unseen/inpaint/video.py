@@ -28,6 +28,8 @@ FramesWithHoles = Iterable[tuple[Frame, np.ndarray]]
 Flows = list[np.ndarray | None]
 # Key frames hallucinated per window at most; more are never needed in practice (measured: 1 or 2).
 _MAX_KEY_FRAMES = 8
+# Largest colour difference (mean over RGB) along the hole's border that the seam correction trusts.
+_SEAM_MAX = 16.0
 
 
 class PerFrameFiller:
@@ -202,8 +204,10 @@ class FlowVideoFiller:
             smooth = membrane_fill(window.frames[t].astype(np.float32), hole, sweeps=20)[traced]
             colours = np.where(in_hole[:, None], trust * colours + (1 - trust) * smooth, colours)
         if self.seam > 0:
-            reference = ring & ~_scatter(missing, traced)
             difference = window.frames[t].astype(np.float32) - _scatter(colours, traced)
+            # A seam is a small, smooth colour shift (exposure, drift); a large difference means the ring
+            # was propagated from the wrong content, and correcting by it would paint that in.
+            reference = ring & ~_scatter(missing, traced) & (np.abs(difference).mean(axis=2) < _SEAM_MAX)
             correction = _seam_correction(difference, reference, hole)
             colours[in_hole] += correction[hole]
         return colours[in_hole], missing[in_hole]
