@@ -148,6 +148,8 @@ def _bad_inputs(tmp_path: Path) -> dict[str, tuple[list, str]]:
         "negative dilate": (["remove", photo, "--mask", mask, "-o", out, "--dilate", "-3"], "dilate"),
         "unknown output type": (["remove", photo, "--mask", mask, "-o", tmp_path / "o.xyz"], ".xyz"),
         "many frames into one image": (["remove", video, "--mask", mask, "-o", out], "cannot hold"),
+        "zero frame step": (["remove", video, "--mask", mask, "-o", tmp_path / "o.mp4", "--frame-step", "0"],
+                            "frame step"),
     }
     assert sorted(cases) == sorted(BAD_INPUTS)
     return cases
@@ -156,7 +158,7 @@ def _bad_inputs(tmp_path: Path) -> dict[str, tuple[list, str]]:
 BAD_INPUTS = ["missing input", "missing mask", "not an image", "not an image mask", "truncated video",
               "no video stream", "other aspect mask", "mask count", "output is input", "unwritable output",
               "unknown option", "unknown method", "negative dilate", "unknown output type",
-              "many frames into one image"]
+              "many frames into one image", "zero frame step"]
 
 
 @pytest.mark.parametrize("case", BAD_INPUTS)

@@ -141,3 +141,16 @@ def test_a_hole_larger_than_opencv_map_limits_is_filled() -> None:
         image[hole] = 0
     out = run(FlowVideoFiller(), images, [hole] * 6)
     assert all(o[hole].mean() > 40 for o in out)
+
+
+def test_frame_step_fills_every_frame_from_the_key_frames() -> None:
+    from unseen.inpaint.stepped import SteppedFiller
+
+    images, holes, truth = panning_clip(frames=13)
+    frames = (Frame(image, i, f"{i:05d}") for i, image in enumerate(images))
+    out = list(SteppedFiller(FlowVideoFiller(), 3).fill_frames(zip(frames, holes, strict=True)))
+    assert [f.index for f in out] == list(range(13))
+    stepped = hole_error([f.image for f in out], truth, holes)
+    every = hole_error(run(FlowVideoFiller(), images, holes), truth, holes)
+    telea = hole_error(run(PerFrameFiller("telea"), images, holes), truth, holes)
+    assert stepped < every + 4.0 and stepped < telea / 3, (stepped, every, telea)

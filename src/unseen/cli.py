@@ -48,6 +48,9 @@ def _build_parser() -> argparse.ArgumentParser:
                              "(temporally consistent, for videos); a photo filler fills each frame on its "
                              "own; 'auto' (default) is 'flow' for videos and folders, "
                              f"'{api.DEFAULT_FILLER}' for a photo")
+    remove.add_argument("--frame-step", type=int, default=1, metavar="N",
+                        help="with the flow engine: process every Nth frame fully and fill the frames in "
+                             "between from them (faster; default 1: every frame)")
     remove.add_argument("--frame-format", default="png", metavar="EXT",
                         help="image format of output frames when OUTPUT is a folder (default: png)")
     remove.add_argument("-q", "--quiet", action="store_true", help="no progress bar or warnings")
@@ -73,7 +76,8 @@ def main(argv: list[str] | None = None) -> int:
         try:
             if args.command == "remove":
                 result = api.remove(args.input, args.output, mask=args.mask, dilate_px=args.dilate,
-                                    method=args.method, frame_format=args.frame_format,
+                                    method=args.method, frame_step=args.frame_step,
+                                    frame_format=args.frame_format,
                                     show_progress=not args.quiet)
                 if not args.quiet:
                     print(f"unseen: wrote {result}", file=sys.stderr)
