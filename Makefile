@@ -29,6 +29,7 @@ lint: setup
 bench: setup
 	$(BIN)/python bench/photos.py
 	$(BIN)/python bench/dilate.py
+	$(BIN)/python bench/video.py
 
 clean:
 	rm -rf $(VENV) demo-output .pytest_cache

@@ -1,7 +1,8 @@
-"""Helpers shared by the benchmarks: where ../shared is, reading its clips, a markdown table."""
+"""Helpers shared by the benchmarks: where ../shared is, its referee script, reading its clips, a markdown table."""
 
 from __future__ import annotations
 
+import importlib.util
 import os
 from pathlib import Path
 
@@ -15,10 +16,19 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def shared_dir() -> Path:
     """``$UNSEEN_SHARED``, else ``../shared`` beside the project; exits with a clear message if missing."""
-    path = Path(os.environ.get("UNSEEN_SHARED", ROOT.parent / "shared"))
+    path = Path(os.environ.get("UNSEEN_SHARED", ROOT.parent / "shared")).resolve()
     if not path.is_dir():
         raise SystemExit(f"{path} not found: benchmarks need ../shared (or set UNSEEN_SHARED)")
     return path
+
+
+def load_score_holes():
+    """Import the referee script ``data/score_holes.py`` from the shared folder."""
+    path = shared_dir() / "data" / "score_holes.py"
+    spec = importlib.util.spec_from_file_location("score_holes", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 def clip_frames(name: str, every: int = 1) -> list[np.ndarray]:

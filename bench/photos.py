@@ -19,7 +19,6 @@ for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_var, "1")
 
 import argparse  # noqa: E402
-import importlib.util  # noqa: E402
 import time  # noqa: E402
 from pathlib import Path  # noqa: E402
 
@@ -28,21 +27,7 @@ import numpy as np  # noqa: E402
 
 from unseen.inpaint import DEFAULT_FILLER, get_filler, list_fillers  # noqa: E402
 
-ROOT = Path(__file__).resolve().parents[1]
-
-
-def shared_dir() -> Path:
-    """The shared fixtures folder: ``$UNSEEN_SHARED`` or ``../shared`` beside the repository."""
-    return Path(os.environ.get("UNSEEN_SHARED", ROOT.parent / "shared")).resolve()
-
-
-def load_score_holes():
-    """Import the referee script ``data/score_holes.py`` from the shared folder."""
-    path = shared_dir() / "data" / "score_holes.py"
-    spec = importlib.util.spec_from_file_location("score_holes", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+from common import ROOT, load_score_holes, shared_dir  # noqa: E402
 
 
 def read_rgb(path: Path) -> np.ndarray:
