@@ -103,3 +103,13 @@ def paste(image: np.ndarray, mask: np.ndarray, filled: np.ndarray) -> np.ndarray
     out[mask] = np.clip(np.rint(filled[mask]), 0, 255).astype(np.uint8) if filled.dtype != np.uint8 \
         else filled[mask]
     return out
+
+
+def fill_hole(image: np.ndarray, mask: np.ndarray, complete: Callable[[np.ndarray, np.ndarray], np.ndarray]
+              ) -> np.ndarray:
+    """The contract every filler keeps, around its own ``complete(image, hole)``: inputs checked, an empty
+    mask returns a copy, and pixels outside the mask come back byte-identical."""
+    image, hole = check_inputs(image, mask)
+    if not hole.any():
+        return image.copy()
+    return paste(image, hole, complete(image, hole))

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from .base import check_inputs, paste, register_filler
+from .base import fill_hole, register_filler
 
 
 @dataclass
@@ -30,11 +30,8 @@ class DiffusionFiller:
 
     def fill(self, image: np.ndarray, mask: np.ndarray) -> np.ndarray:
         """Fill the masked pixels; see :class:`unseen.inpaint.Filler`."""
-        image, hole = check_inputs(image, mask)
-        if not hole.any():
-            return image.copy()
         flag = cv2.INPAINT_TELEA if self.name == "telea" else cv2.INPAINT_NS
-        return paste(image, hole, cv2.inpaint(image, hole.astype(np.uint8) * 255, self.radius, flag))
+        return fill_hole(image, mask, lambda im, hole: cv2.inpaint(im, hole.astype(np.uint8) * 255, self.radius, flag))
 
 
 @dataclass
@@ -49,9 +46,9 @@ class FSRFiller:
 
     def fill(self, image: np.ndarray, mask: np.ndarray) -> np.ndarray:
         """Fill the masked pixels; see :class:`unseen.inpaint.Filler`."""
-        image, hole = check_inputs(image, mask)
-        if not hole.any():
-            return image.copy()
+        return fill_hole(image, mask, self._complete)
+
+    def _complete(self, image: np.ndarray, hole: np.ndarray) -> np.ndarray:
         if hole.all():
             return np.full_like(image, 128)
         bgr = cv2.cvtColor(image, cv2.COLOR_RGB2BGR)
@@ -59,7 +56,7 @@ class FSRFiller:
         # xphoto wants the mask of *known* pixels (non-zero = keep).
         flag = cv2.xphoto.INPAINT_FSR_BEST if self.best else cv2.xphoto.INPAINT_FSR_FAST
         cv2.xphoto.inpaint(bgr, (~hole).astype(np.uint8) * 255, out, flag)
-        return paste(image, hole, cv2.cvtColor(out, cv2.COLOR_BGR2RGB))
+        return cv2.cvtColor(out, cv2.COLOR_BGR2RGB)
 
 
 def telea_fill(image: np.ndarray, hole: np.ndarray, radius: int = 5) -> np.ndarray:

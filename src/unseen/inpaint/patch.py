@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from .base import check_inputs, paste, register_filler
+from .base import fill_hole, register_filler
 from .blend import transfer_low_frequencies
 from .opencv import telea_fill
 from .smooth import membrane_fill
@@ -74,10 +74,7 @@ class PatchFiller:
 
     def fill(self, image: np.ndarray, mask: np.ndarray) -> np.ndarray:
         """Fill the masked pixels; see :class:`unseen.inpaint.Filler`."""
-        image, hole = check_inputs(image, mask)
-        if not hole.any():
-            return image.copy()
-        return paste(image, hole, exemplar_fill(image.astype(np.float32), hole, self))
+        return fill_hole(image, mask, lambda im, hole: exemplar_fill(im.astype(np.float32), hole, self))
 
 
 def exemplar_fill(img: np.ndarray, hole: np.ndarray, cfg: PatchFiller) -> np.ndarray:

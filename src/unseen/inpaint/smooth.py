@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from .base import check_inputs, paste, register_filler
+from .base import fill_hole, register_filler
 
 _CROSS = np.array([[0, 0.25, 0], [0.25, 0, 0.25], [0, 0.25, 0]], np.float32)
 
@@ -75,10 +75,7 @@ class MembraneFiller:
 
     def fill(self, image: np.ndarray, mask: np.ndarray) -> np.ndarray:
         """Fill the masked pixels; see :class:`unseen.inpaint.Filler`."""
-        image, hole = check_inputs(image, mask)
-        if not hole.any():
-            return image.copy()
-        return paste(image, hole, membrane_fill(image.astype(np.float32), hole, self.sweeps))
+        return fill_hole(image, mask, lambda im, hole: membrane_fill(im.astype(np.float32), hole, self.sweeps))
 
 
 register_filler("membrane", MembraneFiller)
