@@ -217,16 +217,21 @@ class FlowVideoFiller:
         that what is left of the propagation's noise does not flicker."""
         if self.smoothing <= 0:
             return out
-        frames = [image.astype(np.float32) for image in out]
+        # Only hole pixels change: keep their float values, not whole float frames (memory).
+        values = {t: out[t][hole].astype(np.float32) for t, hole in enumerate(window.holes) if hole.any()}
         passes = ((range(1, len(out)), window.to_previous, -1), (range(len(out) - 2, -1, -1), window.to_next, 1))
         for order, flows, step in passes:
             for t in order:
                 hole = window.holes[t]
-                if hole.any() and flows[t] is not None:
-                    warped = warp(frames[t + step], full_size(flows[t], hole.shape[::-1]))
-                    frames[t][hole] = (1 - self.smoothing) * frames[t][hole] + self.smoothing * warped[hole]
-        return [np.where(h[..., None], np.clip(f + 0.5, 0, 255).astype(np.uint8), o)
-                for f, h, o in zip(frames, window.holes, out, strict=True)]
+                if t in values and flows[t] is not None:
+                    neighbour = out[t + step].astype(np.float32)
+                    if t + step in values:
+                        neighbour[window.holes[t + step]] = values[t + step]
+                    warped = warp(neighbour, full_size(flows[t], hole.shape[::-1]))[hole]
+                    values[t] = (1 - self.smoothing) * values[t] + self.smoothing * warped
+        for t, filled in values.items():
+            out[t][window.holes[t]] = np.clip(filled + 0.5, 0, 255).astype(np.uint8)
+        return out
 
 
 def _seam_correction(difference: np.ndarray, reference: np.ndarray, hole: np.ndarray) -> np.ndarray:
