@@ -38,7 +38,9 @@ class PatchFiller:
     coarse_side : int
         The pyramid stops halving before the short side gets below this.
     dims : int
-        PCA coefficients per patch used for matching.
+        PCA coefficients per patch used for matching. 8 lose the exact place of thin regular
+        structure (a brick wall's joints come back smeared: structure error 9.8 vs 1.5 grey levels
+        with 16); 16 cost 0.14 dB hole PSNR on the photo cases.
     coarse_iters, mid_iters, fine_iters : int
         EM iterations (match, then vote) at the coarsest, intermediate and finest scale.
     seed : int
@@ -62,7 +64,7 @@ class PatchFiller:
     name: str = "patch"
     patch: int = 7
     coarse_side: int = 32
-    dims: int = 8
+    dims: int = 16
     coarse_iters: int = 6
     mid_iters: int = 2
     fine_iters: int = 1

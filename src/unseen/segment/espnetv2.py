@@ -1,0 +1,189 @@
+"""ESPNetv2 semantic segmentation (Mehta et al., CVPR 2019) in plain PyTorch, and inference on RGB frames.
+
+The network loads the authors' published weights (EdgeNets model zoo) with exact key and shape matching;
+:func:`load_espnetv2` finds them by name through :mod:`unseen.zoo`. Input: RGB in [0, 1], normalised with
+the ImageNet mean and standard deviation, NCHW, sides multiples of 32 (so every level's skip connection
+lines up); output: class logits at the input size.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+
+import cv2
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from unseen.errors import InputError
+from unseen.segment.eesp import ESPNetv2Encoder
+from unseen.segment.pyramid import EfficientPyramidPool, GatedProjection, bn_prelu
+
+PASCAL_CLASSES = (
+    "background", "aeroplane", "bicycle", "bird", "boat", "bottle", "bus", "car", "cat", "chair", "cow",
+    "diningtable", "dog", "horse", "motorbike", "person", "pottedplant", "sheep", "sofa", "train", "tvmonitor",
+)
+# Cityscapes train ids 0-18, then the extra "background/ignore" output the published model has last.
+CITYSCAPES_CLASSES = (
+    "road", "sidewalk", "building", "wall", "fence", "pole", "traffic light", "traffic sign", "vegetation",
+    "terrain", "sky", "person", "rider", "car", "truck", "bus", "train", "motorcycle", "bicycle", "background",
+)
+IMAGENET_MEAN = (0.485, 0.456, 0.406)
+IMAGENET_STD = (0.229, 0.224, 0.225)
+SIDE_MULTIPLE = 32
+DECODER_CHANNELS = (64, 48, 32)  # decoder widths of every published model (s=1.0 and s=2.0)
+
+# Registry name -> (width scale, classes); the zoo holds the files themselves.
+ESPNETV2_MODELS = {
+    "espnetv2-pascal": (2.0, PASCAL_CLASSES),
+    "espnetv2-pascal-s1": (1.0, PASCAL_CLASSES),
+    "espnetv2-city": (2.0, CITYSCAPES_CLASSES),
+}
+
+
+def _upsample_to(x: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
+    return F.interpolate(x, like.shape[-2:], mode="bilinear", align_corners=True)
+
+
+class ESPNetv2Segmenter(nn.Module):
+    """ESPNetv2 encoder + bottom-up decoder with gated skip connections.
+
+    The decoder starts from level 4 (1/16) with a pyramid-pooling block and, three times, doubles the
+    resolution, adds the gated projection of the encoder level at that resolution, normalises (BN+PReLU)
+    and runs another pyramid-pooling block; the last one emits ``num_classes`` logits at 1/2 resolution,
+    which are up-sampled bilinearly to the input size.
+    """
+
+    def __init__(self, scale: float = 2.0, num_classes: int = 21) -> None:
+        super().__init__()
+        self.base_net = ESPNetv2Encoder(scale)
+        c1, c2, c3, c4 = self.base_net.channels
+        d1, d2, d3 = DECODER_CHANNELS
+        proj = min(num_classes // 2, 2 * 16)  # pyramid projection width: half the classes, at most 32
+        self.bu_dec_l1 = EfficientPyramidPool(c4, proj, d1)
+        self.bu_dec_l2 = EfficientPyramidPool(d1, proj, d2)
+        self.bu_dec_l3 = EfficientPyramidPool(d2, proj, d3)
+        self.bu_dec_l4 = EfficientPyramidPool(d3, proj, num_classes, last=True)
+        self.merge_enc_dec_l2 = GatedProjection(c3, d1)
+        self.merge_enc_dec_l3 = GatedProjection(c2, d2)
+        self.merge_enc_dec_l4 = GatedProjection(c1, d3)
+        self.bu_br_l2 = bn_prelu(d1)
+        self.bu_br_l3 = bn_prelu(d2)
+        self.bu_br_l4 = bn_prelu(d3)
+        self.num_classes = num_classes
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        l1, l2, l3, l4 = self.base_net(x)
+        out = self.bu_dec_l1(l4)
+        for skip, merge, norm, decode in (
+            (l3, self.merge_enc_dec_l2, self.bu_br_l2, self.bu_dec_l2),
+            (l2, self.merge_enc_dec_l3, self.bu_br_l3, self.bu_dec_l3),
+            (l1, self.merge_enc_dec_l4, self.bu_br_l4, self.bu_dec_l4),
+        ):
+            out = decode(norm(_upsample_to(out, skip) + merge(skip)))
+        return _upsample_to(out, x)
+
+
+def clean_state_dict(state: Mapping[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """Strip the ``module.`` prefix that ``nn.DataParallel`` checkpoints carry."""
+    return {key.removeprefix("module."): value for key, value in state.items()}
+
+
+def _read_state(path: Path) -> dict[str, torch.Tensor]:
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as error:  # any unpickling failure: the file is unusable
+        raise InputError(f"{path} is not a readable PyTorch state dict ({error.__class__.__name__})") from error
+    if isinstance(state, Mapping) and "state_dict" in state and isinstance(state["state_dict"], Mapping):
+        state = state["state_dict"]
+    if not isinstance(state, Mapping):
+        raise InputError(f"{path} holds no state dict")
+    return clean_state_dict(state)
+
+
+def _scale_of(state: Mapping[str, torch.Tensor]) -> float:
+    """Width scale from level 2's output channels: 64 at s=1.0, 128 at s=2.0 (base 32*s, doubled)."""
+    return state["base_net.level2_0.act.weight"].shape[0] / 64
+
+
+def load_espnetv2(name_or_path: str | Path, download: bool = True) -> ESPNetv2Segmenter:
+    """An ESPNetv2 segmenter in eval mode, from a registry name (see :mod:`unseen.zoo`) or a ``.pth`` path.
+
+    The width scale and the class count are read from the state dict, so any ESPNetv2 file from the same
+    family loads; ``model.classes`` names the outputs when the registry knows them.
+
+    Raises
+    ------
+    InputError
+        The name is unknown, the file is missing (and cannot be downloaded) or is not a matching state dict.
+    """
+    from unseen import zoo
+
+    name = str(name_or_path)
+    if name in ESPNETV2_MODELS or not Path(name).suffix:
+        path = zoo.model_path(name, download=download)
+    else:
+        path = Path(name)
+        if not path.is_file():
+            raise InputError(f"{path}: no such model file")
+    state = _read_state(path)
+    try:
+        num_classes = state["bu_dec_l4.merge_layer.3.bias"].shape[0]
+        model = ESPNetv2Segmenter(_scale_of(state), num_classes)
+        model.load_state_dict(state, strict=True)
+    except (KeyError, RuntimeError) as error:
+        raise InputError(f"{path} is not an ESPNetv2 segmentation state dict: {str(error).splitlines()[0]}") \
+            from error
+    known = ESPNETV2_MODELS.get(name) or next(
+        (entry for key, entry in ESPNETV2_MODELS.items() if zoo.model_info(key).file == path.name), None)
+    model.classes = known[1] if known and len(known[1]) == num_classes else tuple(map(str, range(num_classes)))
+    return model.eval()
+
+
+def network_size(width: int, height: int, size: int | tuple[int, int]) -> tuple[int, int]:
+    """The (width, height) the network sees: ``size`` as (w, h), or an int for the longer side.
+
+    With an int the aspect ratio is kept; both sides are rounded to multiples of 32, at least 32.
+    """
+    if isinstance(size, int):
+        factor = size / max(width, height)
+        w, h = width * factor, height * factor
+    else:
+        w, h = size
+    return (max(SIDE_MULTIPLE, round(w / SIDE_MULTIPLE) * SIDE_MULTIPLE),
+            max(SIDE_MULTIPLE, round(h / SIDE_MULTIPLE) * SIDE_MULTIPLE))
+
+
+def to_tensor(rgb: np.ndarray, size: tuple[int, int]) -> torch.Tensor:
+    """HxWx3 uint8 RGB -> 1x3xhxw float tensor, resized to ``size`` (w, h) and ImageNet-normalised."""
+    if rgb.ndim != 3 or rgb.shape[2] != 3 or rgb.dtype != np.uint8:
+        raise InputError(f"expected an HxWx3 uint8 RGB image, got {rgb.dtype} {rgb.shape}")
+    if (rgb.shape[1], rgb.shape[0]) != tuple(size):
+        rgb = cv2.resize(rgb, size, interpolation=cv2.INTER_AREA if size[0] < rgb.shape[1] else cv2.INTER_LINEAR)
+    x = rgb.astype(np.float32) / 255.0
+    x = (x - np.asarray(IMAGENET_MEAN, np.float32)) / np.asarray(IMAGENET_STD, np.float32)
+    return torch.from_numpy(np.ascontiguousarray(x.transpose(2, 0, 1)))[None]
+
+
+@torch.inference_mode()
+def predict_logits(model: nn.Module, rgb: np.ndarray, size: int | tuple[int, int] = 512) -> torch.Tensor:
+    """Class logits (1 x C x H x W) of one HxWx3 uint8 RGB frame, at the frame's own resolution."""
+    h, w = rgb.shape[:2]
+    logits = model(to_tensor(rgb, network_size(w, h, size)))
+    return F.interpolate(logits, (h, w), mode="bilinear", align_corners=False)
+
+
+def predict_probs(model: nn.Module, rgb: np.ndarray, size: int | tuple[int, int] = 512) -> np.ndarray:
+    """Softmax class probabilities (C x H x W float32) of one HxWx3 uint8 RGB frame at its resolution.
+
+    ``size`` is what the network sees: an int for the longer side (aspect kept), or (width, height);
+    sides are rounded to multiples of 32.
+    """
+    return torch.softmax(predict_logits(model, rgb, size), 1)[0].numpy()
+
+
+def predict_labels(model: nn.Module, rgb: np.ndarray, size: int | tuple[int, int] = 512) -> np.ndarray:
+    """Per-pixel class index (H x W uint8) of one HxWx3 uint8 RGB frame: the arg-max of the logits."""
+    return predict_logits(model, rgb, size)[0].argmax(0).to(torch.uint8).numpy()
