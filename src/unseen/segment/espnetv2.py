@@ -56,12 +56,14 @@ class ESPNetv2Segmenter(nn.Module):
     which are up-sampled bilinearly to the input size.
     """
 
-    def __init__(self, scale: float = 2.0, num_classes: int = 21) -> None:
+    def __init__(self, scale: float = 2.0, num_classes: int = 21, classes: tuple[str, ...] | None = None,
+                 decoder_channels: tuple[int, int, int] = DECODER_CHANNELS,
+                 pyramid_channels: int | None = None) -> None:
         super().__init__()
         self.base_net = ESPNetv2Encoder(scale)
         c1, c2, c3, c4 = self.base_net.channels
-        d1, d2, d3 = DECODER_CHANNELS
-        proj = min(num_classes // 2, 2 * 16)  # pyramid projection width: half the classes, at most 32
+        d1, d2, d3 = decoder_channels
+        proj = pyramid_channels or num_classes // 2  # the published files project to half the class count
         self.bu_dec_l1 = EfficientPyramidPool(c4, proj, d1)
         self.bu_dec_l2 = EfficientPyramidPool(d1, proj, d2)
         self.bu_dec_l3 = EfficientPyramidPool(d2, proj, d3)
@@ -73,6 +75,9 @@ class ESPNetv2Segmenter(nn.Module):
         self.bu_br_l3 = bn_prelu(d2)
         self.bu_br_l4 = bn_prelu(d3)
         self.num_classes = num_classes
+        if classes is not None and len(classes) != num_classes:
+            raise ValueError(f"{len(classes)} class names for {num_classes} classes")
+        self.classes = tuple(classes) if classes is not None else tuple(map(str, range(num_classes)))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         l1, l2, l3, l4 = self.base_net(x)
@@ -103,16 +108,26 @@ def _read_state(path: Path) -> dict[str, torch.Tensor]:
     return clean_state_dict(state)
 
 
-def _scale_of(state: Mapping[str, torch.Tensor]) -> float:
-    """Width scale from level 2's output channels: 64 at s=1.0, 128 at s=2.0 (base 32*s, doubled)."""
-    return state["base_net.level2_0.act.weight"].shape[0] / 64
+def _shape_of(state: Mapping[str, torch.Tensor]) -> dict:
+    """Constructor arguments read from the state dict, so any file of the ESPNetv2 family loads.
+
+    Width scale from level 2's channels (2 * 32 * scale: 64 at s=1.0, 128 at s=2.0); classes from the last
+    layer's bias; decoder and pyramid widths from their convolutions.
+    """
+    return {
+        "scale": state["base_net.level2_0.act.weight"].shape[0] / 64,
+        "num_classes": state["bu_dec_l4.merge_layer.3.bias"].shape[0],
+        "decoder_channels": tuple(state[f"bu_dec_l{i}.merge_layer.3.weight"].shape[0] for i in (1, 2, 3)),
+        "pyramid_channels": state["bu_dec_l1.projection_layer.cbr.0.weight"].shape[0],
+    }
 
 
 def load_espnetv2(name_or_path: str | Path, download: bool = True) -> ESPNetv2Segmenter:
     """An ESPNetv2 segmenter in eval mode, from a registry name (see :mod:`unseen.zoo`) or a ``.pth`` path.
 
-    The width scale and the class count are read from the state dict, so any ESPNetv2 file from the same
-    family loads; ``model.classes`` names the outputs when the registry knows them.
+    The architecture's sizes are read from the state dict, and loading is strict: a file that does not
+    match this network key for key and shape for shape is refused rather than half loaded.
+    ``model.classes`` names the outputs when the registry knows the file (numbers otherwise).
 
     Raises
     ------
@@ -122,23 +137,24 @@ def load_espnetv2(name_or_path: str | Path, download: bool = True) -> ESPNetv2Se
     from unseen import zoo
 
     name = str(name_or_path)
-    if name in ESPNETV2_MODELS or not Path(name).suffix:
+    path = Path(name)
+    known_files = {zoo.model_info(key).file: key for key in ESPNETV2_MODELS}
+    if name in ESPNETV2_MODELS or not path.suffix or (not path.is_file() and name in known_files):
         path = zoo.model_path(name, download=download)
-    else:
-        path = Path(name)
-        if not path.is_file():
-            raise InputError(f"{path}: no such model file")
+    elif not path.is_file():
+        raise InputError(f"{path}: no such model file")
     state = _read_state(path)
+    key = name if name in ESPNETV2_MODELS else known_files.get(path.name)
     try:
-        num_classes = state["bu_dec_l4.merge_layer.3.bias"].shape[0]
-        model = ESPNetv2Segmenter(_scale_of(state), num_classes)
+        shape = _shape_of(state)
+        classes = ESPNETV2_MODELS[key][1] if key else None
+        if classes is not None and len(classes) != shape["num_classes"]:
+            classes = None
+        model = ESPNetv2Segmenter(classes=classes, **shape)
         model.load_state_dict(state, strict=True)
     except (KeyError, RuntimeError) as error:
-        raise InputError(f"{path} is not an ESPNetv2 segmentation state dict: {str(error).splitlines()[0]}") \
-            from error
-    known = ESPNETV2_MODELS.get(name) or next(
-        (entry for key, entry in ESPNETV2_MODELS.items() if zoo.model_info(key).file == path.name), None)
-    model.classes = known[1] if known and len(known[1]) == num_classes else tuple(map(str, range(num_classes)))
+        detail = str(error).splitlines()[0]
+        raise InputError(f"{path} is not an ESPNetv2 segmentation state dict: {detail}") from error
     return model.eval()
 
 
@@ -168,22 +184,39 @@ def to_tensor(rgb: np.ndarray, size: tuple[int, int]) -> torch.Tensor:
 
 
 @torch.inference_mode()
-def predict_logits(model: nn.Module, rgb: np.ndarray, size: int | tuple[int, int] = 512) -> torch.Tensor:
-    """Class logits (1 x C x H x W) of one HxWx3 uint8 RGB frame, at the frame's own resolution."""
+def _network_output(model: nn.Module, rgb: np.ndarray, size: int | tuple[int, int], softmax: bool) -> np.ndarray:
+    """Logits (or probabilities) as h x w x C float32 at the network's input size."""
     h, w = rgb.shape[:2]
-    logits = model(to_tensor(rgb, network_size(w, h, size)))
-    return F.interpolate(logits, (h, w), mode="bilinear", align_corners=False)
+    out = model(to_tensor(rgb, network_size(w, h, size)))
+    if softmax:
+        out = torch.softmax(out, 1)
+    return np.ascontiguousarray(out[0].permute(1, 2, 0).numpy())
+
+
+def _to_frame(hwc: np.ndarray, width: int, height: int) -> np.ndarray:
+    """Bilinear resize of an h x w x C map to the frame's size.
+
+    OpenCV resizes channel-last float maps several times faster than ``F.interpolate`` on one core, and
+    the arg-max over the last (contiguous) axis is faster than over NCHW channels.
+    """
+    if hwc.shape[:2] == (height, width):
+        return hwc
+    return cv2.resize(hwc, (width, height), interpolation=cv2.INTER_LINEAR).reshape(height, width, hwc.shape[2])
 
 
 def predict_probs(model: nn.Module, rgb: np.ndarray, size: int | tuple[int, int] = 512) -> np.ndarray:
     """Softmax class probabilities (C x H x W float32) of one HxWx3 uint8 RGB frame at its resolution.
 
     ``size`` is what the network sees: an int for the longer side (aspect kept), or (width, height);
-    sides are rounded to multiples of 32.
+    sides are rounded to multiples of 32. Probabilities are computed at the network's resolution and
+    resized bilinearly, which keeps them summing to one.
     """
-    return torch.softmax(predict_logits(model, rgb, size), 1)[0].numpy()
+    h, w = rgb.shape[:2]
+    probs = _to_frame(_network_output(model, rgb, size, softmax=True), w, h)
+    return np.ascontiguousarray(probs.transpose(2, 0, 1))
 
 
 def predict_labels(model: nn.Module, rgb: np.ndarray, size: int | tuple[int, int] = 512) -> np.ndarray:
-    """Per-pixel class index (H x W uint8) of one HxWx3 uint8 RGB frame: the arg-max of the logits."""
-    return predict_logits(model, rgb, size)[0].argmax(0).to(torch.uint8).numpy()
+    """Per-pixel class index (H x W uint8) of one HxWx3 uint8 RGB frame: arg-max of the resized logits."""
+    h, w = rgb.shape[:2]
+    return _to_frame(_network_output(model, rgb, size, softmax=False), w, h).argmax(2).astype(np.uint8)
