@@ -140,7 +140,8 @@ def _bad_inputs(tmp_path: Path) -> dict[str, tuple[list, str]]:
                             "no video stream"),
         "other aspect mask": (["remove", photo, "--mask", tmp_path / "square.png", "-o", out], "40x40"),
         "mask count": (["remove", video, "--mask", tmp_path / "few", "-o", tmp_path / "o.mp4"], "3 masks"),
-        "output is input": (["remove", photo, "--mask", mask, "-o", photo], "overwrite the input"),
+        "output is input": (["remove", photo, "--mask", mask, "-o", photo], "overwrite an input"),
+        "output is the mask": (["remove", photo, "--mask", mask, "-o", mask], "overwrite an input"),
         "unwritable output": (["remove", photo, "--mask", mask, "-o", tmp_path / "a_file" / "o.png"],
                               "output folder"),
         "unknown option": (["remove", photo, "--mask", mask, "-o", out, "--bogus"], "--bogus"),
@@ -158,7 +159,7 @@ def _bad_inputs(tmp_path: Path) -> dict[str, tuple[list, str]]:
 BAD_INPUTS = ["missing input", "missing mask", "not an image", "not an image mask", "truncated video",
               "no video stream", "other aspect mask", "mask count", "output is input", "unwritable output",
               "unknown option", "unknown method", "negative dilate", "unknown output type",
-              "many frames into one image", "zero frame step"]
+              "many frames into one image", "zero frame step", "output is the mask"]
 
 
 @pytest.mark.parametrize("case", BAD_INPUTS)

@@ -87,7 +87,8 @@ def remove(input: MediaLike, output: str | os.PathLike | None = None, *, mask: M
     clip = open_clip(input)
     engine = _engine(method, many_frames=clip.kind != "image", frame_step=frame_step)
     pairs = _grown(masks_for(clip, mask, clip), dilate_px)
-    with clip_writer(output, clip, frame_format) as sink:
+    protected = () if isinstance(mask, np.ndarray) else (mask,)
+    with clip_writer(output, clip, frame_format, protected) as sink:
         for frame in progress(engine.fill_frames(pairs), clip.frame_count, "remove", show_progress):
             sink.write(frame)
     return Path(output)

@@ -107,12 +107,17 @@ class _ImageSink:
         self._written = True
 
 
-def check_output(source: Clip, output: str | os.PathLike, frame_format: str = "png") -> Kind:
-    """Check that ``output`` can receive ``source``'s frames before any work starts; return its kind."""
+def check_output(source: Clip, output: str | os.PathLike, frame_format: str = "png",
+                 other_inputs: tuple[str | os.PathLike, ...] = ()) -> Kind:
+    """Check that ``output`` can receive ``source``'s frames before any work starts; return its kind.
+
+    ``other_inputs`` (a mask, say) are protected like the source: the output may not be any of them.
+    """
     output = Path(output)
     kind = media_kind(output)
-    if output.exists() and source.path.exists() and os.path.samefile(output, source.path):
-        raise InputError(f"{output}: the output would overwrite the input; choose another path")
+    for path in (source.path, *other_inputs):
+        if output.exists() and Path(path).exists() and os.path.samefile(output, path):
+            raise InputError(f"{output}: the output would overwrite an input ({path}); choose another path")
     if kind == "image" and (source.frame_count or 0) > 1:
         raise InputError(f"{output}: an image cannot hold {source.frame_count} frames; "
                          "give a video or a folder")
@@ -129,7 +134,8 @@ def check_output(source: Clip, output: str | os.PathLike, frame_format: str = "p
 
 
 @contextlib.contextmanager
-def clip_writer(output: str | os.PathLike, source: Clip, frame_format: str = "png") -> Iterator:
+def clip_writer(output: str | os.PathLike, source: Clip, frame_format: str = "png",
+                other_inputs: tuple[str | os.PathLike, ...] = ()) -> Iterator:
     """Yield an object whose ``write(frame)`` adds frames to ``output``; nothing appears there unless
     the block finishes without an error.
 
@@ -137,7 +143,7 @@ def clip_writer(output: str | os.PathLike, source: Clip, frame_format: str = "pn
     one ``<frame name>.<frame_format>`` file per frame.
     """
     output = Path(output)
-    kind = check_output(source, output, frame_format)
+    kind = check_output(source, output, frame_format, other_inputs)
     try:
         if kind == "folder":
             with atomic_folder(output) as tmp:
