@@ -15,7 +15,7 @@ import pytest
 from unseen.cli import main
 from unseen.media import read_image, write_image
 
-from conftest import make_video, probe, textured_frame, write_mask
+from conftest import make_video, probe, shared_path, textured_frame, write_mask
 
 
 def run(capsys, *args: str) -> tuple[int, str]:
@@ -181,3 +181,20 @@ def test_the_installed_command_runs_and_fails_cleanly(tmp_path: Path) -> None:
     assert cv2.imread(str(tmp_path / "o.png")) is not None
     failed = subprocess.run(command[:4] + [tmp_path / "missing.png"] + command[5:], capture_output=True, text=True)
     assert failed.returncode == 2 and failed.stderr.count("\n") == 1 and "Traceback" not in failed.stderr
+
+
+def test_models_list_and_path_find_the_shared_weights(capsys, monkeypatch) -> None:
+    monkeypatch.setenv("UNSEEN_MODELS", str(shared_path("models")))
+    assert main(["models", "list"]) == 0
+    listed = capsys.readouterr().out.splitlines()
+    assert len(listed) == 6 and all("not here" not in line for line in listed)
+    assert main(["models", "path", "espnetv2-pascal"]) == 0
+    assert capsys.readouterr().out.strip().endswith("espnetv2_s_2.0_pascal_384x384.pth")
+
+
+def test_models_path_offline_says_what_to_put_where(tmp_path: Path, capsys, monkeypatch) -> None:
+    monkeypatch.setenv("UNSEEN_MODELS", str(tmp_path / "none"))
+    monkeypatch.setenv("UNSEEN_CACHE", str(tmp_path / "cache"))
+    code, err = run(capsys, "models", "path", "espnetv2-city")
+    assert code == 2 and len(err.strip().splitlines()) == 1
+    assert "espnetv2_s_2.0_city_1024x512.pth" in err and str(tmp_path / "cache") in err

@@ -6,7 +6,7 @@ import argparse
 import sys
 import warnings
 
-from unseen import __version__, api
+from unseen import __version__, api, zoo
 from unseen.errors import InputError, UnseenWarning
 
 EXIT_BAD_INPUT = 2
@@ -54,7 +54,26 @@ def _build_parser() -> argparse.ArgumentParser:
     remove.add_argument("--frame-format", default="png", metavar="EXT",
                         help="image format of output frames when OUTPUT is a folder (default: png)")
     remove.add_argument("-q", "--quiet", action="store_true", help="no progress bar or warnings")
+
+    models = commands.add_parser(
+        "models", help="list, locate or download the published model weights",
+        description="Models are looked up in the folders of $UNSEEN_MODELS, then in the user cache "
+                    "($UNSEEN_CACHE or ~/.cache/unseen/models); `fetch` downloads a missing one from its "
+                    "official address into the cache and checks its sha256.")
+    actions = models.add_subparsers(dest="action", required=True, metavar="ACTION", parser_class=_Parser)
+    actions.add_parser("list", help="every known model, and whether it is here")
+    for action, text in (("path", "where the model's file is (no download)"), ("fetch", "download if missing")):
+        actions.add_parser(action, help=text).add_argument("name", metavar="NAME", help="a name from `models list`")
     return parser
+
+
+def _models(action: str, name: str | None) -> None:
+    if action == "list":
+        for info in zoo.list_models():
+            found = zoo.find_model(info.name)
+            print(f"{info.name:20} {info.file:40} {found or 'not here'}  {info.description}")
+    else:
+        print(zoo.model_path(name, download=action == "fetch"))
 
 
 def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
@@ -72,9 +91,11 @@ def main(argv: list[str] | None = None) -> int:
     args = _build_parser().parse_args(argv)
     warnings.showwarning = _show_warning
     with warnings.catch_warnings():
-        warnings.simplefilter("ignore" if args.quiet else "default", UnseenWarning)
+        warnings.simplefilter("ignore" if getattr(args, "quiet", False) else "default", UnseenWarning)
         try:
-            if args.command == "remove":
+            if args.command == "models":
+                _models(args.action, getattr(args, "name", None))
+            elif args.command == "remove":
                 result = api.remove(args.input, args.output, mask=args.mask, dilate_px=args.dilate,
                                     method=args.method, frame_step=args.frame_step,
                                     frame_format=args.frame_format,
