@@ -26,17 +26,13 @@ import cv2  # noqa: E402
 import numpy as np  # noqa: E402
 
 from unseen.inpaint import DEFAULT_FILLER, get_filler, list_fillers  # noqa: E402
+from unseen.media import read_gray, read_image  # noqa: E402
 
 from common import ROOT, load_score_holes, shared_dir  # noqa: E402
 
 
-def read_rgb(path: Path) -> np.ndarray:
-    return cv2.cvtColor(cv2.imread(str(path), cv2.IMREAD_COLOR), cv2.COLOR_BGR2RGB)
-
-
 def read_mask(path: Path) -> np.ndarray:
-    m = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
-    return (m.max(axis=2) if m.ndim == 3 else m) > 127
+    return read_gray(path) > 127
 
 
 def run_filler(name: str, case: Path, res: Path, repeats_512: int) -> tuple[float, float]:
@@ -45,7 +41,7 @@ def run_filler(name: str, case: Path, res: Path, repeats_512: int) -> tuple[floa
     res.mkdir(parents=True, exist_ok=True)
     times, times_512 = [], []
     for f in sorted((case / "input").iterdir()):
-        image, mask = read_rgb(f), read_mask(case / "masks" / f.name)
+        image, mask = read_image(f), read_mask(case / "masks" / f.name)
         for rep in range(repeats_512 if image.shape[:2] == (512, 512) else 1):
             t0 = time.perf_counter()
             out = filler.fill(image, mask)
@@ -76,13 +72,13 @@ def collages(case: Path, photos: Path, out: Path, names: list[str]) -> None:
     out.mkdir(parents=True, exist_ok=True)
     for f in sorted((case / "input").iterdir()):
         mask = read_mask(case / "masks" / f.name)
-        tiles = [_label(_show_hole(read_rgb(case / "gt" / f.name), mask), "hole")]
-        tiles += [_label(read_rgb(out.parent / "results" / n / f.name), n) for n in names]
-        tiles.append(_label(read_rgb(case / "gt" / f.name), "ground truth"))
+        tiles = [_label(_show_hole(read_image(case / "gt" / f.name), mask), "hole")]
+        tiles += [_label(read_image(out.parent / "results" / n / f.name), n) for n in names]
+        tiles.append(_label(read_image(case / "gt" / f.name), "ground truth"))
         cv2.imwrite(str(out / f"case-{f.stem}.png"), cv2.cvtColor(np.hstack(tiles), cv2.COLOR_RGB2BGR))
     fillers = [get_filler(n) for n in names]
     for f in sorted((photos / "images").iterdir()):
-        image, mask = read_rgb(f), read_mask(photos / "masks" / f.name)
+        image, mask = read_image(f), read_mask(photos / "masks" / f.name)
         mask = cv2.resize(mask.astype(np.uint8), image.shape[1::-1], interpolation=cv2.INTER_NEAREST) > 0
         tiles = [_label(_show_hole(image, mask), "object")]
         tiles += [_label(fl.fill(image, mask), fl.name) for fl in fillers]

@@ -39,11 +39,14 @@ class SteppedFiller:
                     waiting.append((frame, hole))
 
         previous: Frame | None = None
+        self._grays: dict[int, np.ndarray] = {}
         for filled in self.engine.fill_frames(key_frames()):
             between = [pair for pair in waiting if pair[0].index < filled.index]
             del waiting[:len(between)]
             yield from (self._between(frame, hole, previous, filled) for frame, hole in between)
             yield filled
+            # Only the last two key frames are ever looked at again.
+            self._grays = {i: g for i, g in self._grays.items() if i >= (previous.index if previous else 0)}
             previous = filled
         yield from (self._between(frame, hole, previous, None) for frame, hole in waiting)
 
@@ -59,7 +62,9 @@ class SteppedFiller:
         for key in (before, after):
             if key is None or key.image.shape != frame.image.shape:
                 continue
-            flow = complete_flow(self._flow.flow(gray, self._flow.gray(key.image), scale), flow_hole)
+            if key.index not in self._grays:
+                self._grays[key.index] = self._flow.gray(key.image)
+            flow = complete_flow(self._flow.flow(gray, self._grays[key.index], scale), flow_hole)
             w = 1.0 / (1 + abs(key.index - frame.index))
             total += w * warp(key.image.astype(np.float32), full_size(flow, frame.size))
             weight += w
