@@ -3,11 +3,15 @@
 >>> import unseen
 >>> unseen.remove("photo.jpg", "clean.jpg", mask="mask.png")          # doctest: +SKIP
 >>> clean = unseen.remove(rgb_array, mask=mask_array)                  # doctest: +SKIP
+>>> unseen.remove("clip.mp4", "clean.mp4", target="car")               # doctest: +SKIP
+>>> unseen.segment("clip.mp4", "overlay.mp4", classes=["person", "car"], render="overlay")  # doctest: +SKIP
+>>> unseen.replace_background("call.mp4", "white.mp4", background="white")  # doctest: +SKIP
 """
 
 from __future__ import annotations
 
 import os
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
 import numpy as np
@@ -17,15 +21,25 @@ from unseen.inpaint import DEFAULT_FILLER, list_fillers
 from unseen.inpaint.stepped import SteppedFiller
 from unseen.inpaint.video import FlowVideoFiller, PerFrameFiller
 from unseen.masks import dilate, masks_for
+from unseen.masks.segmented import DEFAULT_SMOOTHING, segment_frames
 from unseen.masks.sources import FramesWithMasks
-from unseen.media import Frame, clip_writer, open_clip
+from unseen.media import Clip, Frame, clip_writer, open_clip
 from unseen.progress import progress
+from unseen.render import background as backgrounds
+from unseen.render.palette import colors_for
+from unseen.render.views import RENDER_KINDS, render_view
+from unseen.segment.base import default_segmenter, get_segmenter
+from unseen.segment.focus import Focus
 
 # Object masks stop short of the object's soft (anti-aliased, motion-blurred) edge. bench/dilate.py pastes
 # real objects with soft edges over real backgrounds and measures the fill against the truth for each
 # width: 2 px is best for the photo filler at every edge softness and for the video engine on average
 # (docs/benchmarks.md); wider holes cost more than the halo they avoid.
 DEFAULT_DILATE = 2
+# A segmenter's outline is uncertain by a network pixel or two (~2.7 frame pixels at 854x480), and what it
+# misses stays in the video as a ghost outline: bench/segment.py measures how much of the GT object a
+# grown mask covers, and 6 px takes in nearly all of it.
+DEFAULT_TARGET_DILATE = 6
 
 MaskLike = str | os.PathLike | np.ndarray
 MediaLike = str | os.PathLike | np.ndarray
@@ -40,8 +54,9 @@ def methods() -> list[str]:
     return [AUTO, VIDEO_METHOD, *list_fillers()]
 
 
-def remove(input: MediaLike, output: str | os.PathLike | None = None, *, mask: MaskLike,
-           dilate_px: int = DEFAULT_DILATE, method: str = AUTO, frame_step: int = 1, frame_format: str = "png",
+def remove(input: MediaLike, output: str | os.PathLike | None = None, *, mask: MaskLike | None = None,
+           target: str | list[str] | None = None, model: str | None = None, dilate_px: int | None = None,
+           method: str = AUTO, frame_step: int = 1, frame_format: str = "png",
            show_progress: bool = False) -> Path | np.ndarray:
     """Erase the masked object from a photo, a video or a folder of frames.
 
@@ -56,8 +71,15 @@ def remove(input: MediaLike, output: str | os.PathLike | None = None, *, mask: M
     mask
         White (non-zero) = remove. An image for every frame, a folder of per-frame masks (matched by
         name), a mask video, or an array (``HxW`` or ``TxHxW``).
+    target
+        Instead of ``mask``: class names (``"car"``, ``"person,car"`` or a list) found in every frame by a
+        segmenter (see :func:`segment`).
+    model
+        With ``target``: the segmenter (a registry name or an ``.onnx`` file); default: the best shipped
+        model that knows the classes.
     dilate_px
-        Grow the mask by this many pixels first, to take the object's soft edge with it.
+        Grow the mask by this many pixels first, to take the object's soft edge with it (default
+        :data:`DEFAULT_DILATE` for masks, :data:`DEFAULT_TARGET_DILATE` for segmenter masks).
     method
         ``flow``: the temporally consistent video engine (copies background seen in other frames);
         a photo filler name (see :func:`unseen.inpaint.list_fillers`): each frame on its own;
@@ -74,22 +96,153 @@ def remove(input: MediaLike, output: str | os.PathLike | None = None, *, mask: M
     -------
     The output path, or the cleaned array for array input.
     """
+    if (mask is None) == (target is None):
+        raise InputError("give exactly one of a mask or a target class")
+    if dilate_px is None:
+        dilate_px = DEFAULT_DILATE if target is None else DEFAULT_TARGET_DILATE
     if dilate_px < 0:
         raise InputError(f"dilate must be 0 or more pixels, got {dilate_px}")
     if frame_step < 1:
         raise InputError(f"frame step must be 1 or more, got {frame_step}")
     if method not in methods():
         raise InputError(f"unknown method {method!r}; choose one of: {', '.join(methods())}")
+    focus = None if target is None else _focus(_class_list(target), model)
     if isinstance(input, np.ndarray):
-        return _remove_array(input, mask, method, dilate_px, frame_step)
-    if output is None:
-        raise InputError("an output path is needed for path input")
-    clip = open_clip(input)
+        frames, single = _array_frames(input)
+        engine = _engine(method, many_frames=not single, frame_step=frame_step)
+        pairs = _mask_pairs(frames, mask, focus)
+        out = np.stack([f.image for f in engine.fill_frames(_grown(pairs, dilate_px))])
+        return out[0] if single else out
+    clip = _open_for_output(input, output)
     engine = _engine(method, many_frames=clip.kind != "image", frame_step=frame_step)
-    pairs = _grown(masks_for(clip, mask, clip), dilate_px)
-    protected = () if isinstance(mask, np.ndarray) else (mask,)
+    pairs = _grown(_mask_pairs(clip, mask, focus, clip), dilate_px)
+    protected = () if mask is None or isinstance(mask, np.ndarray) else (mask,)
     with clip_writer(output, clip, frame_format, protected) as sink:
         for frame in progress(engine.fill_frames(pairs), clip.frame_count, "remove", show_progress):
+            sink.write(frame)
+    return Path(output)
+
+
+def segment(input: MediaLike, output: str | os.PathLike | None = None, *, classes: str | list[str] = "person",
+            render: str = "mask", model: str | None = None, smoothing: int = DEFAULT_SMOOTHING,
+            largest: bool = False, frame_format: str = "png", show_progress: bool = False) -> Path | np.ndarray:
+    """Find objects of the given classes in a photo, a video or a folder of frames, and render them.
+
+    Parameters
+    ----------
+    input
+        An image, video or frame-folder path, or an RGB ``uint8`` array (``HxWx3`` or ``TxHxWx3``).
+    output
+        Image, video (``.gif`` too) or folder; required for path input. A mask folder gets one PNG per
+        input frame with the input frame's name.
+    classes
+        Class names, e.g. ``"person,car"`` or ``["person", "car"]``, as the model names them.
+    render
+        ``mask`` (one class: 0/255; several: the class index 1..K per pixel, 0 elsewhere), ``overlay``,
+        ``contours``, ``cutout`` (RGBA: PNG, WebP, TIFF, ``.webm`` or ``.mov``) or ``collage``
+        (frame | mask | object on white).
+    model
+        A registry name (``unseen models list``) or an ``.onnx`` file; default: the best shipped model
+        that knows the classes (``bench/segment.py``).
+    smoothing
+        Frames on each side whose class probabilities are averaged in, so masks do not flicker.
+    largest
+        Keep only the largest object of each class in each frame.
+
+    Returns
+    -------
+    The output path, or the rendered frames for array input.
+    """
+    if render not in RENDER_KINDS:
+        raise InputError(f"unknown render {render!r}; choose one of: {', '.join(RENDER_KINDS)}")
+    if smoothing < 0:
+        raise InputError(f"smoothing must be 0 or more frames, got {smoothing}")
+    names = _class_list(classes)
+    focus, colors = _focus(names, model), colors_for(names)
+
+    def rendered(frames) -> Iterator[Frame]:
+        for frame, found in segment_frames(frames, focus, smoothing, largest):
+            yield frame.with_image(render_view(render, frame.image, found.labels, found.foreground, colors))
+
+    return _run(input, output, rendered, "segment", frame_format, show_progress, alpha=render == "cutout")
+
+
+def replace_background(input: MediaLike, output: str | os.PathLike | None = None, *, background: str = "white",
+                       model: str | None = None, smoothing: int = DEFAULT_SMOOTHING, frame_format: str = "png",
+                       show_progress: bool = False) -> Path | np.ndarray:
+    """Put people on another background: a colour, a blur of their own, an image, a video or transparency.
+
+    Parameters
+    ----------
+    input
+        An image, video or frame-folder path, or an RGB ``uint8`` array (``HxWx3`` or ``TxHxWx3``).
+    output
+        Image, video or folder; required for path input. ``transparent`` needs an output that holds
+        alpha (PNG, WebP, TIFF, ``.webm``, ``.mov`` or a folder).
+    background
+        ``white``, ``black``, ``#RRGGBB``, ``blur`` (``blur:STRENGTH``), ``transparent``, an image path or
+        a video / frame-folder path (looped when shorter than the input).
+    model
+        The person segmenter: a registry name or an ``.onnx`` file; default: the best shipped one.
+    smoothing
+        Frames on each side whose probabilities are averaged in, so the edge does not flicker.
+    """
+    if smoothing < 0:
+        raise InputError(f"smoothing must be 0 or more frames, got {smoothing}")
+    backdrop = backgrounds.parse_background(background)
+    focus = _focus(["person"], model)
+
+    def composited(frames) -> Iterator[Frame]:
+        for frame, found in segment_frames(frames, focus, smoothing):
+            picture = backgrounds.replace_background(frame.image, found.foreground, backdrop, frame.index)
+            yield frame.with_image(picture)
+
+    return _run(input, output, composited, "background", frame_format, show_progress,
+                alpha=backdrop.transparent)
+
+
+def _class_list(classes: str | list[str] | tuple[str, ...]) -> list[str]:
+    names = [c.strip() for c in classes.split(",")] if isinstance(classes, str) else [str(c) for c in classes]
+    names = [c for c in names if c]
+    if not names:
+        raise InputError("no class given; name one or more, e.g. person,car")
+    return list(dict.fromkeys(names))
+
+
+def _focus(classes: list[str], model: str | None) -> Focus:
+    return Focus(get_segmenter(model or default_segmenter(classes)), classes)
+
+
+def _mask_pairs(frames, mask: MaskLike | None, focus: Focus | None, clip: Clip | None = None) -> FramesWithMasks:
+    if focus is None:
+        return masks_for(frames, mask, clip)
+    return ((frame, found.mask) for frame, found in segment_frames(frames, focus))
+
+
+def _array_frames(input: np.ndarray) -> tuple[list[Frame], bool]:
+    """Frames of an HxWx3 or TxHxWx3 uint8 array, and whether it was one picture."""
+    if input.dtype != np.uint8 or input.ndim not in (3, 4) or input.shape[-1] != 3:
+        raise InputError(f"expected an RGB uint8 array (HxWx3 or TxHxWx3), got {input.dtype} {input.shape}")
+    stack = input[None] if input.ndim == 3 else input
+    return [Frame(image, i, f"{i:05d}") for i, image in enumerate(stack)], input.ndim == 3
+
+
+def _open_for_output(input: str | os.PathLike, output: str | os.PathLike | None) -> Clip:
+    if output is None:
+        raise InputError("an output path is needed for path input")
+    return open_clip(input)
+
+
+def _run(input: MediaLike, output: str | os.PathLike | None, job: Callable[[Iterable[Frame]], Iterator[Frame]],
+         name: str, frame_format: str, show_progress: bool, alpha: bool = False) -> Path | np.ndarray:
+    """Frames of ``input`` through ``job`` into ``output`` (or back as an array for array input)."""
+    if isinstance(input, np.ndarray):
+        frames, single = _array_frames(input)
+        out = np.stack([f.image for f in job(frames)])
+        return out[0] if single else out
+    clip = _open_for_output(input, output)
+    with clip_writer(output, clip, frame_format, alpha=alpha) as sink:
+        for frame in progress(job(clip), clip.frame_count, name, show_progress):
             sink.write(frame)
     return Path(output)
 
@@ -98,17 +251,6 @@ def _engine(method: str, many_frames: bool, frame_step: int = 1) -> SteppedFille
     if method == AUTO:
         method = VIDEO_METHOD if many_frames else DEFAULT_FILLER
     return SteppedFiller(FlowVideoFiller(), frame_step) if method == VIDEO_METHOD else PerFrameFiller(method)
-
-
-def _remove_array(input: np.ndarray, mask: MaskLike, method: str, dilate_px: int, frame_step: int) -> np.ndarray:
-    if input.dtype != np.uint8 or input.ndim not in (3, 4) or input.shape[-1] != 3:
-        raise InputError(f"expected an RGB uint8 array (HxWx3 or TxHxWx3), got {input.dtype} {input.shape}")
-    single = input.ndim == 3
-    stack = input[None] if single else input
-    frames = (Frame(image, i, f"{i:05d}") for i, image in enumerate(stack))
-    engine = _engine(method, many_frames=not single, frame_step=frame_step)
-    out = np.stack([f.image for f in engine.fill_frames(_grown(masks_for(frames, mask), dilate_px))])
-    return out[0] if single else out
 
 
 def _grown(pairs: FramesWithMasks, dilate_px: int) -> FramesWithMasks:

@@ -18,7 +18,7 @@ from unseen.errors import InputError
 from unseen.media.atomic import atomic_file, atomic_folder
 from unseen.media.frame import Frame
 from unseen.media.frames import list_images, read_frames
-from unseen.media.image import IMAGE_SUFFIXES, read_image, write_image
+from unseen.media.image import IMAGE_SUFFIXES, check_transparency, read_image, write_image
 from unseen.media.video import VIDEO_SUFFIXES, VideoInfo, VideoReader, VideoWriter
 
 Kind = Literal["image", "video", "folder"]
@@ -108,10 +108,11 @@ class _ImageSink:
 
 
 def check_output(source: Clip, output: str | os.PathLike, frame_format: str = "png",
-                 other_inputs: tuple[str | os.PathLike, ...] = ()) -> Kind:
+                 other_inputs: tuple[str | os.PathLike, ...] = (), alpha: bool = False) -> Kind:
     """Check that ``output`` can receive ``source``'s frames before any work starts; return its kind.
 
     ``other_inputs`` (a mask, say) are protected like the source: the output may not be any of them.
+    ``alpha`` says the frames will be RGBA: the output (or the folder's frame format) must keep it.
     """
     output = Path(output)
     kind = media_kind(output)
@@ -123,6 +124,8 @@ def check_output(source: Clip, output: str | os.PathLike, frame_format: str = "p
                          "give a video or a folder")
     if "." + frame_format.lower().lstrip(".") not in IMAGE_SUFFIXES:
         raise InputError(f"unknown frame format {frame_format!r}; use one of {', '.join(IMAGE_SUFFIXES)}")
+    if alpha:
+        check_transparency(output / f"*.{frame_format.lstrip('.')}" if kind == "folder" else output)
     parent = output.parent if kind != "folder" or not output.is_dir() else output
     try:
         parent.mkdir(parents=True, exist_ok=True)
@@ -135,15 +138,18 @@ def check_output(source: Clip, output: str | os.PathLike, frame_format: str = "p
 
 @contextlib.contextmanager
 def clip_writer(output: str | os.PathLike, source: Clip, frame_format: str = "png",
-                other_inputs: tuple[str | os.PathLike, ...] = ()) -> Iterator:
+                other_inputs: tuple[str | os.PathLike, ...] = (), alpha: bool = False,
+                max_side: int | None = None) -> Iterator:
     """Yield an object whose ``write(frame)`` adds frames to ``output``; nothing appears there unless
     the block finishes without an error.
 
-    A video output takes the source video's rate, timestamps, rotation and audio; a folder output gets
-    one ``<frame name>.<frame_format>`` file per frame.
+    A video output takes the source video's rate, timestamps, rotation and audio (a GIF: rate capped,
+    no audio); a folder output gets one ``<frame name>.<frame_format>`` file per frame. ``alpha`` checks
+    up front that the output keeps the transparency of RGBA frames (it is checked at the first frame
+    anyway); ``max_side`` is :class:`VideoWriter`'s and applies to video outputs only.
     """
     output = Path(output)
-    kind = check_output(source, output, frame_format, other_inputs)
+    kind = check_output(source, output, frame_format, other_inputs, alpha)
     try:
         if kind == "folder":
             with atomic_folder(output) as tmp:
@@ -153,7 +159,8 @@ def clip_writer(output: str | os.PathLike, source: Clip, frame_format: str = "pn
                 yield _ImageSink(tmp)
         else:
             audio = source.path if source.video else None
-            with atomic_file(output) as tmp, VideoWriter(tmp, like=source.video, audio_from=audio) as sink:
+            with atomic_file(output) as tmp, \
+                    VideoWriter(tmp, like=source.video, audio_from=audio, max_side=max_side) as sink:
                 yield sink
     except OSError as error:
         raise InputError(f"{output}: cannot write the output ({error.strerror or error})") from None

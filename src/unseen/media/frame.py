@@ -10,7 +10,8 @@ import numpy as np
 
 @dataclasses.dataclass(frozen=True)
 class Frame:
-    """One frame of a clip, upright (as a viewer shows it), RGB ``uint8``.
+    """One frame of a clip, upright (as a viewer shows it), RGB ``uint8``; outputs may hold RGBA (``HxWx4``)
+    frames, which image formats and video containers that keep transparency write with their alpha.
 
     ``name`` is the stem an output frame file gets; ``pts``, ``duration`` and ``time_base`` carry a video
     frame's timing so that variable and fractional frame rates survive processing untouched.

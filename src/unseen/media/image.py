@@ -1,4 +1,4 @@
-"""Read and write still images as RGB ``uint8`` arrays."""
+"""Read and write still images as RGB ``uint8`` arrays (RGBA too, for outputs with transparency)."""
 
 from __future__ import annotations
 
@@ -12,6 +12,19 @@ from unseen.errors import InputError
 from unseen.media.atomic import atomic_file
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".bmp", ".tif", ".tiff")
+# Outputs that keep an alpha channel. The video containers are listed here too (video.py picks their
+# codecs) so that images, folders and videos all answer with the same message.
+ALPHA_IMAGE_SUFFIXES = (".png", ".webp", ".tif", ".tiff")
+ALPHA_VIDEO_SUFFIXES = (".webm", ".mov")
+
+
+def check_transparency(path: str | os.PathLike) -> None:
+    """``InputError`` unless a file named ``path`` (or a frame folder of that format) can hold an alpha channel."""
+    suffix = Path(path).suffix.lower()
+    if suffix not in ALPHA_IMAGE_SUFFIXES + ALPHA_VIDEO_SUFFIXES:
+        raise InputError(f"{path}: {suffix or 'this output'} cannot hold transparency; write "
+                         f"{', '.join(ALPHA_IMAGE_SUFFIXES)} images or frames, or a "
+                         f"{' or '.join(ALPHA_VIDEO_SUFFIXES)} video")
 
 
 def to_uint8(array: np.ndarray) -> np.ndarray:
@@ -58,8 +71,13 @@ def read_gray(path: str | os.PathLike) -> np.ndarray:
 
 
 def encode_image(image: np.ndarray, suffix: str, quality: int = 95) -> bytes:
-    """Encode an RGB (``HxWx3``) or grey (``HxW``) ``uint8`` array in the format named by ``suffix``."""
-    array = cv2.cvtColor(image, cv2.COLOR_RGB2BGR) if image.ndim == 3 else image
+    """Encode an RGB (``HxWx3``), RGBA (``HxWx4``) or grey (``HxW``) ``uint8`` array in the format named by
+    ``suffix``; RGBA only where the format keeps alpha (``ALPHA_IMAGE_SUFFIXES``), else ``InputError``."""
+    if image.ndim == 3 and image.shape[2] == 4:
+        check_transparency(f"image{suffix}")
+        array = cv2.cvtColor(image, cv2.COLOR_RGBA2BGRA)
+    else:
+        array = cv2.cvtColor(image, cv2.COLOR_RGB2BGR) if image.ndim == 3 else image
     params = {".jpg": [cv2.IMWRITE_JPEG_QUALITY, quality], ".jpeg": [cv2.IMWRITE_JPEG_QUALITY, quality],
               ".webp": [cv2.IMWRITE_WEBP_QUALITY, quality]}.get(suffix.lower(), [])
     ok, data = cv2.imencode(suffix, np.ascontiguousarray(array), params)
@@ -69,8 +87,10 @@ def encode_image(image: np.ndarray, suffix: str, quality: int = 95) -> bytes:
 
 
 def write_image(path: str | os.PathLike, image: np.ndarray) -> None:
-    """Write an RGB or grey ``uint8`` array to ``path`` atomically, in the format of its extension."""
+    """Write an RGB, RGBA or grey ``uint8`` array to ``path`` atomically, in the format of its extension."""
     path = Path(path)
+    if image.ndim == 3 and image.shape[2] == 4:
+        check_transparency(path)  # here, to name the file in the message
     data = encode_image(image, path.suffix)
     with atomic_file(path) as tmp:
         tmp.write_bytes(data)

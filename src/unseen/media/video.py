@@ -7,18 +7,30 @@ Nothing here holds more than a frame at a time, so memory does not depend on the
 from __future__ import annotations
 
 import dataclasses
+import math
 import os
 from collections.abc import Iterator
 from fractions import Fraction
 from pathlib import Path
 
 import av
+import av.filter
+import cv2
 import numpy as np
 
 from unseen.errors import InputError
 from unseen.media.frame import Frame
+from unseen.media.image import check_transparency
 
-VIDEO_SUFFIXES = (".mp4", ".mov", ".mkv", ".avi", ".webm", ".m4v")
+VIDEO_SUFFIXES = (".mp4", ".mov", ".mkv", ".avi", ".webm", ".m4v", ".gif")
+# Codecs that keep an alpha channel: VP9 with alpha in WebM, PNG frames in QuickTime.
+_ALPHA_CODEC = {".webm": "libvpx-vp9", ".mov": "png"}
+# GIF delays count hundredths of a second and browsers slow down anything under 2/100 s; 25 fps plays
+# everywhere and keeps the (already large) files smaller. GIFs are scaled to 640 px on their longer side
+# unless asked otherwise: a GIF at the size of an HD video weighs tens of megabytes per second.
+GIF_MAX_FPS = 25
+GIF_MAX_SIDE = 640
+_GIF_TIME_BASE = Fraction(1, 100)
 
 # Encoder per container; x264 at CRF 17 is visually lossless and fast enough on a laptop CPU.
 _VIDEO_CODEC = {".webm": "libvpx-vp9", ".avi": "mpeg4"}
@@ -68,6 +80,16 @@ def _upright(array: np.ndarray, rotation: int) -> np.ndarray:
 
 def _stored(array: np.ndarray, rotation: int) -> np.ndarray:
     return np.ascontiguousarray(np.rot90(array, k=-(rotation // 90) % 4))
+
+
+def _fit(image: np.ndarray, max_side: int) -> np.ndarray:
+    """``image`` scaled down (area averaging, aspect kept) so that its longer side is at most ``max_side``."""
+    height, width = image.shape[:2]
+    if not max_side or max(height, width) <= max_side:
+        return image
+    scale = max_side / max(height, width)
+    size = (max(1, round(width * scale)), max(1, round(height * scale)))
+    return cv2.resize(image, size, interpolation=cv2.INTER_AREA)
 
 
 class VideoReader:
@@ -188,8 +210,44 @@ class _AudioCopier:
         self._input.close()
 
 
+class _GifPalette:
+    """Turns RGB frames into 256-colour frames, each with a palette of its own (ffmpeg's palettegen and
+    paletteuse), which looks far better on real footage than one fixed palette."""
+
+    def __init__(self, width: int, height: int):
+        graph = av.filter.Graph()
+        source = graph.add_buffer(width=width, height=height, format="rgb24", time_base=_GIF_TIME_BASE)
+        split, sink = graph.add("split"), graph.add("buffersink")
+        palette = graph.add("palettegen", "stats_mode=single")
+        # Ordered dithering stays put from frame to frame; error diffusion makes the noise crawl.
+        use = graph.add("paletteuse", "new=1:dither=bayer:bayer_scale=5")
+        source.link_to(split)
+        split.link_to(use, 0, 0)
+        split.link_to(palette, 1, 0)
+        palette.link_to(use, 0, 1)
+        use.link_to(sink)
+        graph.configure()
+        self._graph = graph
+
+    def convert(self, frame: av.VideoFrame | None) -> list[av.VideoFrame]:
+        """Push one RGB frame (``None`` at the end); return the palette frames ready so far."""
+        self._graph.push(frame)
+        ready = []
+        while True:
+            try:
+                ready.append(self._graph.pull())
+            except (av.error.BlockingIOError, av.error.EOFError):
+                return ready
+
+
 class VideoWriter:
-    """Encode upright RGB frames into a video file, keeping a source video's timing, rotation and audio.
+    """Encode upright RGB (or RGBA) frames into a video file, keeping a source video's timing, rotation and
+    audio.
+
+    RGBA frames keep their alpha in ``.webm`` (VP9) and ``.mov`` (PNG frames) files; other containers
+    refuse them with an :class:`InputError`. A ``.gif`` gets no audio, at most ``GIF_MAX_FPS`` frames a
+    second (faster sources have frames dropped, the timing is kept) and, unless ``max_side`` says
+    otherwise, frames at most ``GIF_MAX_SIDE`` pixels on their longer side.
 
     Parameters
     ----------
@@ -201,52 +259,99 @@ class VideoWriter:
         The source video's :class:`VideoInfo`: its rotation is written back and its timestamps reused.
     audio_from
         A video file whose first audio stream is copied (re-encoded only where the container demands).
+    max_side
+        Scale frames down so that their longer side is at most this many pixels; ``0`` keeps every size,
+        ``None`` uses the container's default (``GIF_MAX_SIDE`` for GIFs, no limit otherwise).
     """
 
     def __init__(self, path: str | os.PathLike, fps: Fraction = Fraction(25), like: VideoInfo | None = None,
-                 audio_from: str | os.PathLike | None = None):
+                 audio_from: str | os.PathLike | None = None, max_side: int | None = None):
         self.path = Path(path)
         self._suffix = self.path.suffix.lower()
+        self._gif = self._suffix == ".gif"
         self._fps = Fraction(like.fps if like else fps).limit_denominator(1_000_000)
         self._like = like
+        # GIF has no place for a display rotation, so its frames are stored upright.
+        self._rotation = like.rotation if like and not self._gif else 0
+        self._max_side = (GIF_MAX_SIDE if self._gif else 0) if max_side is None else max_side
         try:
             self._container = av.open(str(self.path), mode="w")
         except (av.error.FFmpegError, ValueError) as error:
             raise InputError(f"{self.path}: cannot write a video here ({error})") from None
         self._stream: av.video.stream.VideoStream | None = None
         self._audio = None
-        if audio_from is not None and like is not None and like.has_audio:
+        if audio_from is not None and like is not None and like.has_audio and not self._gif:
             self._audio = _AudioCopier(Path(audio_from), self._container, self._suffix)
         self._count = 0
         self._durations: dict[int, int] = {}
+        self._alpha: bool | None = None  # decided by the first frame
+        self._palette: _GifPalette | None = None
+        self._gif_start: float | None = None
+        self._gif_slot = -1
+
+    def _codec(self, even: bool) -> tuple[str, str]:
+        """Codec and pixel format for this container and the first frame's size and channels."""
+        if self._gif:
+            return "gif", "pal8"
+        if self._alpha:
+            # libvpx takes alpha only with 4:2:0 chroma, which VP9 (unlike x264) allows at odd sizes too.
+            codec = _ALPHA_CODEC[self._suffix]
+            return codec, "rgba" if codec == "png" else "yuva420p"
+        codec = _VIDEO_CODEC.get(self._suffix, "libx264")
+        # 4:2:0 halves chroma resolution and needs even sides; odd sizes keep full chroma instead.
+        return codec, "yuv420p" if even or codec == "mpeg4" else "yuv444p"
 
     def _open_stream(self, stored_height: int, stored_width: int) -> None:
-        codec = _VIDEO_CODEC.get(self._suffix, "libx264")
-        stream = self._container.add_stream(codec, rate=self._fps, options=dict(_VIDEO_OPTIONS[codec]))
+        codec, pix_fmt = self._codec(stored_width % 2 == 0 and stored_height % 2 == 0)
+        rate = min(self._fps, GIF_MAX_FPS) if self._gif else self._fps
+        stream = self._container.add_stream(codec, rate=rate, options=dict(_VIDEO_OPTIONS.get(codec, {})))
         stream.width, stream.height = stored_width, stored_height
-        # 4:2:0 halves chroma resolution and needs even sides; odd sizes keep full chroma instead.
-        even = stored_width % 2 == 0 and stored_height % 2 == 0
-        stream.pix_fmt = "yuv420p" if even or codec == "mpeg4" else "yuv444p"
-        if self._keeps_timestamps:
+        stream.pix_fmt = pix_fmt
+        if self._gif:
+            stream.codec_context.time_base = _GIF_TIME_BASE
+            self._palette = _GifPalette(stored_width, stored_height)
+        elif self._keeps_timestamps:
             stream.codec_context.time_base = self._like.time_base
         else:
             stream.codec_context.time_base = 1 / self._fps
-        if self._like is not None and self._like.rotation:
-            stream.set_display_rotation(self._like.rotation)
+        if self._rotation:
+            stream.set_display_rotation(self._rotation)
         self._stream = stream
 
     @property
     def _keeps_timestamps(self) -> bool:
-        # AVI has no timestamps, only a constant rate.
-        return self._like is not None and self._suffix != ".avi"
+        # AVI has no timestamps, only a constant rate; GIF counts hundredths of a second.
+        return self._like is not None and self._suffix not in (".avi", ".gif")
+
+    def _prepared(self, image: np.ndarray) -> np.ndarray:
+        """The picture as stored: grey made RGB, scaled to ``max_side``, turned back by the rotation, alpha
+        checked."""
+        if image.ndim == 2:
+            image = np.repeat(image[:, :, None], 3, axis=2)
+        alpha = image.ndim == 3 and image.shape[2] == 4
+        if self._alpha is None:
+            if alpha:
+                check_transparency(self.path)
+            self._alpha = alpha
+        elif alpha and not self._alpha:
+            raise InputError(f"{self.path}: frame {self._count} has transparency but the first frame had none")
+        elif self._alpha and not alpha:
+            image = np.dstack([image, np.full(image.shape[:2], 255, np.uint8)])
+        return _stored(_fit(image, self._max_side), self._rotation)
 
     def write(self, frame: Frame) -> None:
-        """Encode one upright RGB frame."""
-        rotation = self._like.rotation if self._like else 0
-        stored = _stored(frame.image, rotation)
+        """Encode one upright RGB (``HxWx3``), RGBA (``HxWx4``) or grey (``HxW``) frame."""
+        stored = self._prepared(frame.image)
         if self._stream is None:
             self._open_stream(*stored.shape[:2])
-        video_frame = av.VideoFrame.from_ndarray(stored, format="rgb24")
+        if self._gif:
+            self._write_gif(frame, stored)
+        else:
+            self._write_video(frame, stored)
+        self._count += 1
+
+    def _write_video(self, frame: Frame, stored: np.ndarray) -> None:
+        video_frame = av.VideoFrame.from_ndarray(stored, format="rgba" if self._alpha else "rgb24")
         if self._keeps_timestamps and frame.pts is not None and frame.time_base == self._like.time_base:
             video_frame.pts, video_frame.time_base = frame.pts, frame.time_base
             if frame.duration:
@@ -257,7 +362,24 @@ class VideoWriter:
         self._mux_video(self._stream.encode(video_frame))
         if self._audio is not None:
             self._audio.write_until(float(video_frame.pts * video_frame.time_base))
-        self._count += 1
+
+    def _write_gif(self, frame: Frame, stored: np.ndarray) -> None:
+        if frame.pts is not None and frame.time_base:
+            seconds = float(frame.pts * frame.time_base)
+        else:
+            seconds = self._count / self._fps
+        if self._gif_start is None:
+            self._gif_start = seconds
+        seconds -= self._gif_start
+        # One frame per 1/GIF_MAX_FPS slot: faster sources lose frames, not time.
+        slot = math.floor(seconds * GIF_MAX_FPS + 1e-6)
+        if slot <= self._gif_slot:
+            return
+        self._gif_slot = slot
+        video_frame = av.VideoFrame.from_ndarray(stored, format="rgb24")
+        video_frame.pts, video_frame.time_base = round(seconds / _GIF_TIME_BASE), _GIF_TIME_BASE
+        for paletted in self._palette.convert(video_frame):
+            self._mux_video(self._stream.encode(paletted))
 
     def _mux_video(self, packets: list[av.Packet]) -> None:
         # Encoders guess each packet's duration from the rate; the source's own durations keep a
@@ -271,6 +393,9 @@ class VideoWriter:
     def close(self) -> None:
         """Flush the encoders and finish the file."""
         try:
+            if self._palette is not None:
+                for paletted in self._palette.convert(None):
+                    self._mux_video(self._stream.encode(paletted))
             if self._stream is not None:
                 self._mux_video(self._stream.encode(None))
             if self._audio is not None:

@@ -220,3 +220,36 @@ def predict_labels(model: nn.Module, rgb: np.ndarray, size: int | tuple[int, int
     """Per-pixel class index (H x W uint8) of one HxWx3 uint8 RGB frame: arg-max of the resized logits."""
     h, w = rgb.shape[:2]
     return _to_frame(_network_output(model, rgb, size, softmax=False), w, h).argmax(2).astype(np.uint8)
+
+
+DEFAULT_SIZE = 320
+
+
+class ESPNetv2:
+    """An ESPNetv2 model as a :class:`~unseen.segment.base.Segmenter`.
+
+    Parameters
+    ----------
+    name : str
+        Registry name (``espnetv2-pascal``, ``espnetv2-pascal-s1``, ``espnetv2-city``) or a ``.pth`` path.
+    size : int
+        Longer side the network sees (rounded to a multiple of 32). 320 balances speed and edges on
+        854x480 video; ``bench/segment.py`` measures the alternatives.
+    device : str
+        ``cpu`` or ``cuda``.
+    """
+
+    def __init__(self, name: str, size: int = DEFAULT_SIZE, device: str = "cpu") -> None:
+        self.name = name
+        self.size = size
+        self.device = torch.device(device)
+        self.model = load_espnetv2(name).to(self.device)
+        self.classes = self.model.classes
+
+    @torch.inference_mode()
+    def predict(self, rgb: np.ndarray) -> np.ndarray:
+        """Softmax probabilities (h x w x C float32) at the network's resolution."""
+        h, w = rgb.shape[:2]
+        x = to_tensor(rgb, network_size(w, h, self.size)).to(self.device)
+        probs = torch.softmax(self.model(x), 1)[0].permute(1, 2, 0)
+        return np.ascontiguousarray(probs.float().cpu().numpy())

@@ -1,0 +1,117 @@
+"""Masks from a segmenter, per video rather than per frame.
+
+A network looks at each frame alone, so its masks flicker: a hand appears and vanishes, an edge
+shimmers. Probabilities are averaged over neighbouring frames (a small centred window, streamed: memory
+holds ``2 * smoothing + 1`` probability maps whatever the video's length), then each frame's label
+image is tidied (specks removed, small holes filled, optionally only the largest object kept).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections import deque
+from collections.abc import Iterable, Iterator
+
+import numpy as np
+
+from unseen.masks.clean import clean_labels
+from unseen.media.frame import Frame
+from unseen.segment.focus import Focus
+
+DEFAULT_SMOOTHING = 1  # frames on each side
+MIN_AREA_FRACTION = 0.0005  # specks under 0.05 % of the frame (~200 px at 854x480) are noise
+MAX_HOLE_FRACTION = 0.002
+
+
+@dataclasses.dataclass(frozen=True)
+class Segmentation:
+    """What a segmenter found in one frame.
+
+    Attributes
+    ----------
+    labels : ndarray
+        HxW uint8: 0 = none of the wanted classes, k = the k-th wanted class.
+    foreground : ndarray
+        HxW float32 in [0, 1]: probability that the pixel belongs to any wanted class, agreeing with
+        ``labels`` wherever tidying changed a pixel (soft edges for compositing).
+    """
+
+    labels: np.ndarray
+    foreground: np.ndarray
+
+    @property
+    def mask(self) -> np.ndarray:
+        """HxW bool: any wanted class."""
+        return self.labels > 0
+
+
+def _weights(radius: int) -> np.ndarray:
+    """Triangular weights over ``2 * radius + 1`` frames: the frame itself counts most."""
+    return (radius + 1 - np.abs(np.arange(-radius, radius + 1))).astype(np.float32)
+
+
+def smooth_in_time(maps: Iterable[np.ndarray], radius: int) -> Iterator[np.ndarray]:
+    """Each map averaged with up to ``radius`` neighbours on each side (fewer at the ends), in order."""
+    weights = _weights(radius)
+    window: deque[np.ndarray] = deque()
+    centre = 0  # index in ``window`` of the next map to emit
+    for current in maps:
+        window.append(current)
+        if len(window) > 2 * radius + 1:
+            window.popleft()
+            centre -= 1
+        if len(window) - 1 - centre == radius:
+            yield _average(window, centre, weights, radius)
+            centre += 1
+    while centre < len(window):
+        yield _average(window, centre, weights, radius)
+        centre += 1
+
+
+def _average(window: deque[np.ndarray], centre: int, weights: np.ndarray, radius: int) -> np.ndarray:
+    total = np.zeros_like(window[centre])
+    weight_sum = 0.0
+    for i, current in enumerate(window):
+        offset = i - centre
+        if abs(offset) <= radius:
+            total += weights[offset + radius] * current
+            weight_sum += weights[offset + radius]
+    return total / weight_sum
+
+
+def tidy(probs: np.ndarray, min_area: int, max_hole: int, largest: bool = False) -> Segmentation:
+    """A :class:`Segmentation` from H x W x (1 + K) probabilities (channel 0 = none)."""
+    raw = probs.argmax(axis=2).astype(np.uint8)
+    labels = clean_labels(raw, min_area, max_hole, largest)
+    foreground = 1.0 - probs[..., 0]
+    changed = (labels > 0) != (raw > 0)
+    foreground[changed] = (labels[changed] > 0).astype(np.float32)
+    return Segmentation(labels, np.clip(foreground, 0.0, 1.0))
+
+
+def segment_frames(frames: Iterable[Frame], focus: Focus, smoothing: int = DEFAULT_SMOOTHING,
+                   largest: bool = False) -> Iterator[tuple[Frame, Segmentation]]:
+    """Each frame with its :class:`Segmentation`, streamed (``smoothing`` frames of delay).
+
+    Parameters
+    ----------
+    frames : iterable of Frame
+        The clip, in order.
+    focus : Focus
+        The segmenter and the wanted classes.
+    smoothing : int
+        Frames on each side whose probabilities are averaged in; 0 = every frame alone.
+    largest : bool
+        Keep only the largest object of each class.
+    """
+    held: deque[Frame] = deque()
+
+    def probabilities() -> Iterator[np.ndarray]:
+        for frame in frames:
+            held.append(frame)
+            yield focus.probs(frame.image)
+
+    for probs in smooth_in_time(probabilities(), smoothing):
+        frame = held.popleft()
+        area = frame.image.shape[0] * frame.image.shape[1]
+        yield frame, tidy(probs, round(MIN_AREA_FRACTION * area), round(MAX_HOLE_FRACTION * area), largest)

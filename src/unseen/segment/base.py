@@ -1,0 +1,150 @@
+"""The segmenter interface and the registry that finds segmenters by name.
+
+A segmenter turns one RGB frame into class probabilities. Everything downstream (temporal smoothing,
+masks for removal, overlays, background replacement) works on those probabilities, so a new model only
+has to implement :meth:`Segmenter.predict` and register a factory.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Protocol, runtime_checkable
+
+import cv2
+import numpy as np
+
+from unseen.errors import InputError
+
+BACKGROUND = "background"
+
+
+@runtime_checkable
+class Segmenter(Protocol):
+    """Per-pixel class probabilities for one frame.
+
+    Attributes
+    ----------
+    name : str
+        What the user typed to get it (a registry name or a file path).
+    classes : tuple of str
+        The name of each output channel, in order. Models that score one class (selfie, portrait models)
+        report ``("background", CLASS)`` and return ``1 - p`` as the background channel.
+    """
+
+    name: str
+    classes: tuple[str, ...]
+
+    def predict(self, rgb: np.ndarray) -> np.ndarray:
+        """HxWx3 uint8 RGB -> h x w x C float32 probabilities (summing to one over C).
+
+        ``h x w`` is the model's own working resolution (any size; the aspect ratio need not be the
+        frame's): callers resize to the frame with :func:`to_frame`, after picking the channels they need,
+        which is far cheaper than resizing every class.
+        """
+        ...
+
+
+def check_rgb(rgb: np.ndarray) -> np.ndarray:
+    """``rgb`` if it is an HxWx3 uint8 image, else an :class:`InputError` saying what it is."""
+    if not isinstance(rgb, np.ndarray) or rgb.ndim != 3 or rgb.shape[2] != 3 or rgb.dtype != np.uint8:
+        described = f"{rgb.dtype} {rgb.shape}" if isinstance(rgb, np.ndarray) else type(rgb).__name__
+        raise InputError(f"expected an HxWx3 uint8 RGB image, got {described}")
+    return rgb
+
+
+def two_class(probability: np.ndarray) -> np.ndarray:
+    """h x w (or h x w x 1) probability of one class -> h x w x 2 float32 ``[1 - p, p]``."""
+    p = np.clip(probability.reshape(probability.shape[:2]).astype(np.float32), 0.0, 1.0)
+    return np.stack([1.0 - p, p], axis=2)
+
+
+def to_frame(maps: np.ndarray, width: int, height: int) -> np.ndarray:
+    """Bilinear resize of an h x w (x C) float map to the frame's size, keeping its channel axis."""
+    if maps.shape[:2] == (height, width):
+        return maps
+    resized = cv2.resize(maps, (width, height), interpolation=cv2.INTER_LINEAR)
+    return resized.reshape((height, width) + maps.shape[2:])
+
+
+def class_indices(segmenter: Segmenter, wanted: list[str] | tuple[str, ...]) -> list[int]:
+    """Channel index of each wanted class name; an :class:`InputError` lists the model's classes otherwise."""
+    indices = []
+    for name in wanted:
+        if name not in segmenter.classes:
+            known = ", ".join(c for c in segmenter.classes if c != BACKGROUND)
+            raise InputError(f"model {segmenter.name!r} has no class {name!r}; its classes: {known}")
+        indices.append(segmenter.classes.index(name))
+    return indices
+
+
+_FACTORIES: dict[str, Callable[[], Segmenter]] = {}
+_DESCRIPTIONS: dict[str, str] = {}
+
+
+def register_segmenter(name: str, factory: Callable[[], Segmenter], description: str = "") -> None:
+    """Make ``get_segmenter(name)`` build a segmenter with ``factory`` (called once per request)."""
+    _FACTORIES[name] = factory
+    _DESCRIPTIONS[name] = description
+
+
+def list_segmenters() -> dict[str, str]:
+    """Registered segmenter names and their one-line descriptions."""
+    _register_builtins()
+    return dict(sorted(_DESCRIPTIONS.items()))
+
+
+def get_segmenter(name: str) -> Segmenter:
+    """A segmenter by registry name, or from a model file path (``.onnx``; ``.pth`` for ESPNetv2).
+
+    Raises
+    ------
+    InputError
+        Unknown name, or the model's file is missing or unusable.
+    """
+    _register_builtins()
+    if name in _FACTORIES:
+        return _FACTORIES[name]()
+    path = Path(name)
+    if path.suffix.lower() == ".onnx":
+        from unseen.segment.onnx import load_onnx
+
+        return load_onnx(path)
+    if path.suffix.lower() == ".pth":
+        from unseen.segment.espnetv2 import ESPNetv2
+
+        return ESPNetv2(name)
+    known = ", ".join(sorted(_FACTORIES))
+    raise InputError(f"unknown model {name!r}; choose one of {known}, or give a .onnx file")
+
+
+_BUILTINS_REGISTERED = False
+
+
+def _register_builtins() -> None:
+    """Register the shipped models lazily, so importing this module does not import torch or runtimes."""
+    global _BUILTINS_REGISTERED
+    if _BUILTINS_REGISTERED:
+        return
+    _BUILTINS_REGISTERED = True
+    from unseen.segment import builtins
+
+    builtins.register_all()
+
+
+# Shipped models in order of preference for a class (bench/segment.py: PASCAL is the better person and car
+# model on the shared clips; Cityscapes adds the street classes PASCAL lacks).
+DEFAULT_ORDER = ("espnetv2-pascal", "espnetv2-city")
+
+
+def default_segmenter(classes: list[str] | tuple[str, ...]) -> str:
+    """The name of the first shipped model of :data:`DEFAULT_ORDER` that knows every wanted class."""
+    from unseen.segment.espnetv2 import ESPNETV2_MODELS
+
+    for name in DEFAULT_ORDER:
+        if all(c in ESPNETV2_MODELS[name][1] for c in classes):
+            return name
+    known = sorted({c for name in DEFAULT_ORDER for c in ESPNETV2_MODELS[name][1]} - {BACKGROUND})
+    missing = [c for c in classes if c not in known]
+    raise InputError(f"no shipped model segments {', '.join(missing) or ', '.join(classes)} "
+                     f"together with the rest; classes: {', '.join(known)}")
