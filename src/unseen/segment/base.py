@@ -95,7 +95,7 @@ def list_segmenters() -> dict[str, str]:
 
 
 def get_segmenter(name: str) -> Segmenter:
-    """A segmenter by registry name, or from a model file path (``.onnx``; ``.pth`` for ESPNetv2).
+    """A segmenter by registry name, or from a model file path (``.onnx``, ``.tflite``; ``.pth`` for ESPNetv2).
 
     Raises
     ------
@@ -110,12 +110,16 @@ def get_segmenter(name: str) -> Segmenter:
         from unseen.segment.onnx import load_onnx
 
         return load_onnx(path)
+    if path.suffix.lower() == ".tflite":
+        from unseen.segment.tflite import load_tflite
+
+        return load_tflite(name)
     if path.suffix.lower() == ".pth":
         from unseen.segment.espnetv2 import ESPNetv2
 
         return ESPNetv2(name)
     known = ", ".join(sorted(_FACTORIES))
-    raise InputError(f"unknown model {name!r}; choose one of {known}, or give a .onnx file")
+    raise InputError(f"unknown model {name!r}; choose one of {known}, or give a .onnx or .tflite file")
 
 
 _BUILTINS_REGISTERED = False

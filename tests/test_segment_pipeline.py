@@ -1,0 +1,223 @@
+"""From segmenter to user: model choice, the zoomed second look, per-video smoothing, tidying, and the
+segment / background / remove --target jobs on real frames."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+import torch
+
+import unseen
+from unseen.cli import main
+from unseen.errors import InputError
+from unseen.masks.clean import clean_labels, fill_holes, keep_largest, remove_small
+from unseen.masks.segmented import segment_frames, smooth_in_time
+from unseen.media import Frame, read_image
+from unseen.segment.base import default_segmenter, get_segmenter, list_segmenters
+from unseen.segment.focus import Focus, zoom_box
+
+from conftest import make_video, probe, shared_path
+
+PARKOUR_FRAMES = (0, 40, 80)
+
+
+@pytest.fixture(scope="module", autouse=True)
+def setup_models():
+    """Models from ../shared/models, never downloaded; one torch thread (a shared 2-core machine)."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("UNSEEN_MODELS", str(shared_path("models")))
+        yield
+    torch.set_num_threads(threads)
+
+
+@pytest.fixture(scope="module")
+def pascal():
+    return get_segmenter("espnetv2-pascal")
+
+
+def parkour(index: int) -> tuple[np.ndarray, np.ndarray]:
+    """A real 854x480 frame of a person vaulting a wall, and its GT person mask."""
+    folder = shared_path("data", "clips", "parkour")
+    rgb = read_image(folder / "frames" / f"{index:05d}.jpg")
+    gt = cv2.imread(str(folder / "masks" / f"{index:05d}.png"), cv2.IMREAD_GRAYSCALE) > 127
+    return rgb, gt
+
+
+def iou(a: np.ndarray, b: np.ndarray) -> float:
+    return float((a & b).sum() / max(1, (a | b).sum()))
+
+
+@pytest.fixture(scope="module")
+def parkour_folder(tmp_path_factory) -> Path:
+    folder = tmp_path_factory.mktemp("parkour") / "frames"
+    folder.mkdir()
+    for i in PARKOUR_FRAMES:
+        shutil.copy(shared_path("data", "clips", "parkour", "frames", f"{i:05d}.jpg"), folder)
+    return folder
+
+
+# --- choosing a model -------------------------------------------------------------------------------------
+
+def test_default_model_is_pascal_for_people_and_cars_and_cityscapes_for_street_classes():
+    assert default_segmenter(["person", "car"]) == "espnetv2-pascal"
+    assert default_segmenter(["road", "car"]) == "espnetv2-city"
+    with pytest.raises(InputError, match="unicorn"):
+        default_segmenter(["unicorn"])
+
+
+def test_registry_lists_every_shipped_model_and_refuses_unknown_names():
+    assert {"espnetv2-pascal", "espnetv2-city", "selfie", "prisma"} <= set(list_segmenters())
+    with pytest.raises(InputError, match="unknown model 'nope'"):
+        get_segmenter("nope")
+
+
+def test_asking_a_model_for_a_class_it_does_not_know_names_its_classes(pascal):
+    with pytest.raises(InputError, match="has no class 'road'.*person"):
+        Focus(pascal, ["road"])
+
+
+# --- the zoomed second look -------------------------------------------------------------------------------
+
+def test_zoom_box_frames_what_was_found_with_a_margin_and_skips_big_or_empty_finds():
+    found = np.zeros((100, 200), bool)
+    assert zoom_box(found) is None
+    found[40:60, 90:110] = True
+    x0, y0, x1, y1 = zoom_box(found, margin=0.5)
+    assert (x0, y0, x1, y1) == (80, 30, 120, 70)
+    found[5:95, 10:190] = True
+    assert zoom_box(found) is None
+
+
+def test_the_second_look_segments_a_small_person_better_than_the_whole_frame(pascal):
+    rgb, gt = parkour(40)
+    whole = Focus(pascal, ["person"], zoom=False).probs(rgb)
+    zoomed = Focus(pascal, ["person"]).probs(rgb)
+    assert zoomed.shape == (480, 854, 2) and np.allclose(zoomed.sum(axis=2), 1, atol=1e-4)
+    assert iou(zoomed.argmax(2) == 1, gt) > iou(whole.argmax(2) == 1, gt) + 0.03
+    assert iou(zoomed.argmax(2) == 1, gt) > 0.75
+
+
+# --- per video: smoothing and tidying ----------------------------------------------------------------------
+
+def test_smoothing_in_time_is_a_centred_weighted_average_that_calms_a_flickering_pixel():
+    maps = [np.full((2, 2), float(i % 2)) for i in range(7)]  # on, off, on, off...
+    smoothed = list(smooth_in_time(iter(maps), radius=1))
+    assert len(smoothed) == 7
+    assert smoothed[0][0, 0] == pytest.approx((2 * 0 + 1 * 1) / 3)  # the first frame has no past
+    assert smoothed[3][0, 0] == pytest.approx((1 + 0 + 1) / 4)  # 1/4 * on + 1/2 * off + 1/4 * on
+    assert all(0.2 < m[0, 0] < 0.8 for m in smoothed[1:-1])
+    assert [m[0, 0] for m in smooth_in_time(iter(maps), radius=0)] == [m[0, 0] for m in maps]
+
+
+def test_tidying_removes_specks_fills_enclosed_holes_and_keeps_the_largest_object():
+    mask = np.zeros((60, 60), bool)
+    mask[10:40, 10:40] = True
+    mask[20:23, 20:23] = False  # a small hole
+    mask[50:52, 50:52] = True  # a speck
+    mask[0:10, 45:60] = True  # a second object, touching the border
+    assert not remove_small(mask, 10)[51, 51] and remove_small(mask, 10)[15, 15]
+    assert fill_holes(mask, 20)[21, 21] and not fill_holes(mask, 5)[21, 21]
+    assert keep_largest(mask).sum() == 900 - 9  # the square, with its hole
+    labels = np.where(mask, 2, 0).astype(np.uint8)
+    cleaned = clean_labels(labels, min_area=10, max_hole=20)
+    assert cleaned[21, 21] == 2 and cleaned[51, 51] == 0 and cleaned[5, 50] == 2
+
+
+def test_segment_frames_streams_every_frame_in_order_with_soft_foreground_that_agrees_with_labels(pascal):
+    frames = [Frame(parkour(i)[0], n, f"{i:05d}") for n, i in enumerate(PARKOUR_FRAMES)]
+    results = list(segment_frames(iter(frames), Focus(pascal, ["person"]), smoothing=1))
+    assert [f.name for f, _ in results] == [f.name for f in frames]
+    for (_, found), i in zip(results, PARKOUR_FRAMES, strict=True):
+        assert found.labels.shape == (480, 854) and found.labels.dtype == np.uint8
+        assert iou(found.mask, parkour(i)[1]) > 0.7
+        assert (found.foreground[found.mask] >= 0.5).mean() > 0.99
+        assert (found.foreground[~found.mask] < 0.5).mean() > 0.99
+
+
+# --- the jobs, end to end -----------------------------------------------------------------------------------
+
+def test_segment_writes_one_mask_png_per_frame_with_the_frame_names(parkour_folder, tmp_path):
+    out = unseen.segment(parkour_folder, tmp_path / "masks", classes="person")
+    names = sorted(p.name for p in out.iterdir())
+    assert names == [f"{i:05d}.png" for i in PARKOUR_FRAMES]
+    for i in PARKOUR_FRAMES:
+        mask = cv2.imread(str(out / f"{i:05d}.png"), cv2.IMREAD_UNCHANGED)
+        assert mask.ndim == 2 and set(np.unique(mask)) <= {0, 255}
+        assert iou(mask > 0, parkour(i)[1]) > 0.7
+
+
+def test_segment_renders_on_arrays_overlay_contours_collage_and_cutout():
+    rgb, gt = parkour(40)
+    small = cv2.resize(rgb, (427, 240), interpolation=cv2.INTER_AREA)
+    inside = cv2.resize(gt.astype(np.uint8), (427, 240)) > 0
+    inside = cv2.erode(inside.astype(np.uint8), np.ones((7, 7), np.uint8)) > 0
+    overlay = unseen.segment(small, classes="person", render="overlay")
+    assert overlay.shape == small.shape
+    assert np.abs(overlay[inside].astype(int) - small[inside]).mean() > 20  # coloured where the person is
+    assert np.array_equal(overlay[:40, :100], small[:40, :100])  # the sky is untouched
+    contours = unseen.segment(small, classes="person", render="contours")
+    assert contours[:40, :100].mean() < 0.7 * small[:40, :100].mean()  # darkened away from the outline
+    collage = unseen.segment(small, classes="person", render="collage")
+    assert collage.shape[0] % 2 == 0 and collage.shape[1] >= 3 * 426
+    cut = unseen.segment(small, classes="person", render="cutout")
+    assert cut.shape == (240, 427, 4)
+    assert (cut[..., 3][inside] > 200).mean() > 0.9 and (cut[:40, :100, 3] == 0).all()
+
+
+def test_background_white_keeps_the_person_and_whitens_the_rest():
+    rgb, gt = parkour(40)
+    out = unseen.replace_background(rgb, background="white")
+    inner = cv2.erode(gt.astype(np.uint8), np.ones((15, 15), np.uint8)) > 0
+    far = cv2.dilate(gt.astype(np.uint8), np.ones((61, 61), np.uint8)) == 0
+    assert (out[far] == 255).all(axis=1).mean() > 0.97
+    assert np.abs(out[inner].astype(int) - rgb[inner]).mean() < 10
+
+
+def test_remove_target_person_leaves_no_person_for_the_segmenter_to_find(parkour_folder, tmp_path):
+    out = unseen.remove(parkour_folder, tmp_path / "clean", target="person", method="telea")
+    seen = unseen.segment(out, tmp_path / "masks", classes="person")
+    for i in PARKOUR_FRAMES:
+        before = parkour(i)[1].sum()
+        after = (cv2.imread(str(seen / f"{i:05d}.png"), cv2.IMREAD_GRAYSCALE) > 0).sum()
+        assert after < 0.1 * before
+
+
+def test_segment_keeps_a_videos_frames_timing_and_audio(tmp_path):
+    source = tmp_path / "in.mp4"
+    make_video(source, frames=12, width=96, height=64)
+    out = unseen.segment(source, tmp_path / "masks.mp4", classes="person,car")
+    before, after = probe(source), probe(out)
+    assert after["frames"] == before["frames"] and after["size"] == before["size"]
+    assert after["audio_packets"] == before["audio_packets"]
+
+
+# --- bad input: one line, exit 2, nothing written ----------------------------------------------------------
+
+@pytest.mark.parametrize("args, message", [
+    (["segment", "IN", "-o", "out.mp4", "--render", "cutout"], "cannot hold transparency"),
+    (["segment", "IN", "-o", "out", "--render", "sketch"], "invalid choice"),
+    (["segment", "IN", "-o", "out", "--classes", "unicorn"], "unicorn"),
+    (["segment", "IN", "-o", "out", "--classes", ","], "no class given"),
+    (["segment", "IN", "-o", "out", "--smoothing", "-1"], "smoothing"),
+    (["segment", "IN", "-o", "out", "--model", "nope"], "unknown model"),
+    (["background", "IN", "-o", "out", "--with", "plaid"], "plaid"),
+    (["background", "IN", "-o", "out.mp4", "--with", "transparent"], "cannot hold transparency"),
+    (["remove", "IN", "-o", "out", "--mask", "m.png", "--target", "car"], "not allowed with"),
+    (["remove", "IN", "-o", "out"], "one of the arguments --mask --target is required"),
+])
+def test_bad_segmentation_requests_fail_in_one_line_with_exit_2(parkour_folder, tmp_path, capsys, args, message):
+    args = [str(parkour_folder) if a == "IN" else str(tmp_path / a) if a.startswith("out") else a for a in args]
+    try:
+        code = main(args)
+    except SystemExit as exit_:  # argparse's own usage errors
+        code = exit_.code
+    err = capsys.readouterr().err
+    assert code == 2
+    assert message in err and len(err.strip().splitlines()) == 1 and "Traceback" not in err
+    assert not any(p.name.startswith("out") for p in tmp_path.iterdir())
