@@ -10,6 +10,7 @@ import pytest
 
 from unseen.errors import InputError
 from unseen.media import open_clip, read_gray, read_image, write_image
+from unseen.render.alpha import refine_alpha
 from unseen.render.background import (
     BlurBackground,
     ImageBackground,
@@ -18,7 +19,6 @@ from unseen.render.background import (
     VideoBackground,
     composite,
     parse_background,
-    refine_alpha,
     replace_background,
 )
 

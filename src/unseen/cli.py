@@ -115,7 +115,9 @@ def _add_segment(commands) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter)
     _add_common(segment)
     segment.add_argument("--classes", default="person", metavar="CLASS[,CLASS]",
-                         help="what to find (default: person); `unseen models list` shows each model's classes")
+                         help="what to find, e.g. person, car, bus, bicycle, dog (PASCAL VOC) or road, "
+                              "building, rider, truck (Cityscapes) (default: person); an unknown name gets "
+                              "the list")
     segment.add_argument("--render", default="mask", choices=api.RENDER_KINDS,
                          help="what to write (default: mask)")
     segment.add_argument("--largest", action="store_true", help="keep only the largest object of each class")

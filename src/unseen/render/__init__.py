@@ -5,7 +5,8 @@ Plain functions over NumPy arrays: frames are HxWx3 ``uint8`` RGB, label maps Hx
 nothing and ``k`` the ``k``-th class, drawn with ``colors[k - 1]``.
 """
 
-from unseen.render.background import Background, composite, parse_background, refine_alpha, replace_background
+from unseen.render.alpha import refine_alpha
+from unseen.render.background import Background, composite, parse_background, replace_background
 from unseen.render.collage import collage
 from unseen.render.cutout import cutout, mask_image
 from unseen.render.overlay import contours, overlay

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from unseen.render.background import composite, refine_alpha
+from unseen.render.alpha import refine_alpha
+from unseen.render.background import composite
 from unseen.render.collage import collage
 from unseen.render.cutout import cutout, mask_image
 from unseen.render.overlay import contours, overlay

@@ -1,30 +1,11 @@
-"""Segmenters: networks that say which pixels belong to which class.
+"""Segmenters: networks that say which pixels belong to which class, behind one interface.
 
-ESPNetv2 (:mod:`unseen.segment.espnetv2`) needs PyTorch; it is imported on first use, so that
-``import unseen.segment`` stays cheap and works where only the other back-ends are installed.
+:func:`get_segmenter` builds one by registry name (``unseen models list``) or from a model file;
+:class:`Focus` gives a segmenter's wanted classes at frame size, with a zoomed second look. The models'
+own modules (ESPNetv2 needs PyTorch, selfie LiteRT, ONNX onnxruntime) are imported on first use.
 """
 
-from __future__ import annotations
+from unseen.segment.base import Segmenter, default_segmenter, get_segmenter, list_segmenters, register_segmenter
+from unseen.segment.focus import Focus
 
-from typing import TYPE_CHECKING, Any
-
-if TYPE_CHECKING:
-    from unseen.segment.espnetv2 import (
-        CITYSCAPES_CLASSES,
-        PASCAL_CLASSES,
-        ESPNetv2Segmenter,
-        load_espnetv2,
-        predict_labels,
-        predict_probs,
-    )
-
-__all__ = ["CITYSCAPES_CLASSES", "PASCAL_CLASSES", "ESPNetv2Segmenter", "load_espnetv2", "predict_labels",
-           "predict_probs"]
-
-
-def __getattr__(name: str) -> Any:
-    if name in __all__:
-        from unseen.segment import espnetv2
-
-        return getattr(espnetv2, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+__all__ = ["Focus", "Segmenter", "default_segmenter", "get_segmenter", "list_segmenters", "register_segmenter"]

@@ -4,10 +4,14 @@ Networks of this size see a 854x480 frame at ~320 px, so a person 100 px tall in
 the network and its outline is guessed. :class:`Focus` runs the segmenter once on the whole frame, then
 again on the box around what it found (the zoom), so small objects are segmented at several times the
 resolution for the cost of one more small pass; the full frame still decides what is outside the box.
+
+In a video the box follows the object from frame to frame, so the whole frame is looked at again only
+every few frames (``refresh``), to catch what enters the picture: a frame then costs about one pass.
 """
 
 from __future__ import annotations
 
+import cv2
 import numpy as np
 
 from unseen.segment.base import Segmenter, check_rgb, class_indices, to_frame
@@ -16,6 +20,8 @@ ZOOM_THRESHOLD = 0.3  # probability that counts as "found" when framing the zoom
 ZOOM_MARGIN = 0.3  # the box grows by this fraction of its size on every side, for context
 ZOOM_MAX_FRACTION = 0.5  # boxes covering more of the frame than this gain little from a second look
 MIN_ZOOM_SIDE = 32
+REFRESH = 4  # frames between two looks at the whole frame in a video
+CUT_THRESHOLD = 40.0  # mean grey-level change of a thumbnail that means another shot or another photo
 
 
 def wanted_probs(probs: np.ndarray, indices: list[int]) -> np.ndarray:
@@ -54,23 +60,73 @@ class Focus:
         The wanted class names, as the model names them.
     zoom : bool
         Take the second, closer look at the box around the wanted classes.
+    refresh : int
+        Successive calls are taken as the frames of one video: the whole frame is segmented again every
+        ``refresh`` frames, and in between only the box (placed by the previous frame's result) is; 1 looks
+        at every whole frame.
     """
 
-    def __init__(self, segmenter: Segmenter, classes: list[str] | tuple[str, ...], zoom: bool = True) -> None:
+    def __init__(self, segmenter: Segmenter, classes: list[str] | tuple[str, ...], zoom: bool = True,
+                 refresh: int = REFRESH) -> None:
         self.segmenter = segmenter
         self.classes = tuple(classes)
         self.indices = class_indices(segmenter, self.classes)
         self.zoom = zoom
+        self.refresh = max(1, refresh)
+        self._whole: np.ndarray | None = None  # the last whole-frame look, at frame size
+        self._box: tuple[int, int, int, int] | None = None
+        self._age = 0
+        self._thumbnail: np.ndarray | None = None
+        self._found = 0  # pixels found in the box at the last frame
 
     def probs(self, rgb: np.ndarray) -> np.ndarray:
+        """H x W x (1 + K) float32 probabilities of one frame (the next frame of the video, if any)."""
         check_rgb(rgb)
         h, w = rgb.shape[:2]
-        coarse = wanted_probs(self.segmenter.predict(rgb), self.indices)
-        probs = to_frame(coarse, w, h)
-        box = zoom_box(probs[..., 0] < 1.0 - ZOOM_THRESHOLD) if self.zoom else None
-        if box is not None:
-            x0, y0, x1, y1 = box
-            crop = np.ascontiguousarray(rgb[y0:y1, x0:x1])
-            close = wanted_probs(self.segmenter.predict(crop), self.indices)
-            probs[y0:y1, x0:x1] = to_frame(close, x1 - x0, y1 - y0)
+        cut = self._cut(rgb)  # every frame, so that it compares neighbours
+        fresh = cut or self._box is None or self._age >= self.refresh or self._whole.shape[:2] != (h, w)
+        if fresh:
+            self._look_whole(rgb)
+        probs = self._look_close(rgb, fresh)
+        if probs is None:  # the object left the box since the last whole look: look again now
+            self._look_whole(rgb)
+            probs = self._look_close(rgb, fresh=True)
+        self._age += 1
         return probs
+
+    def _look_whole(self, rgb: np.ndarray) -> None:
+        h, w = rgb.shape[:2]
+        self._whole = to_frame(wanted_probs(self.segmenter.predict(rgb), self.indices), w, h)
+        self._box, self._age = self._find(self._whole), 0
+
+    def _look_close(self, rgb: np.ndarray, fresh: bool) -> np.ndarray | None:
+        """The whole look with the box looked at closely; None if the box no longer holds what it framed."""
+        if self._box is None:
+            return self._whole.copy()
+        x0, y0, x1, y1 = self._box
+        close = to_frame(wanted_probs(self.segmenter.predict(np.ascontiguousarray(rgb[y0:y1, x0:x1])),
+                                      self.indices), x1 - x0, y1 - y0)
+        found = close[..., 0] < 1.0 - ZOOM_THRESHOLD
+        if not fresh and self._lost(found):
+            return None
+        probs = self._whole.copy()
+        probs[y0:y1, x0:x1] = close
+        self._box, self._found = self._find(probs), int(found.sum())
+        return probs
+
+    def _lost(self, found: np.ndarray) -> bool:
+        """Whether what the box framed shrank by half or reaches a side of the box inside the frame."""
+        x0, y0, x1, y1 = self._box
+        h, w = self._whole.shape[:2]
+        at_side = ((y0 > 0 and found[0].any()) or (y1 < h and found[-1].any())
+                   or (x0 > 0 and found[:, 0].any()) or (x1 < w and found[:, -1].any()))
+        return at_side or found.sum() < 0.5 * self._found
+
+    def _cut(self, rgb: np.ndarray) -> bool:
+        """Whether ``rgb`` is not the next frame of the same shot (a folder of photos, a scene cut)."""
+        thumbnail = cv2.resize(cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY), (32, 18), interpolation=cv2.INTER_AREA)
+        previous, self._thumbnail = self._thumbnail, thumbnail.astype(np.float32)
+        return previous is None or float(np.abs(previous - self._thumbnail).mean()) > CUT_THRESHOLD
+
+    def _find(self, probs: np.ndarray) -> tuple[int, int, int, int] | None:
+        return zoom_box(probs[..., 0] < 1.0 - ZOOM_THRESHOLD) if self.zoom else None
