@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import stat
 from fractions import Fraction
 from pathlib import Path
 
@@ -10,6 +12,7 @@ import pytest
 
 from unseen.errors import InputError
 from unseen.media import clip_writer, open_clip, read_image, write_image
+from unseen.media.atomic import atomic_folder
 
 from conftest import make_video, probe, textured_frame
 
@@ -134,3 +137,15 @@ def test_corrupt_and_truncated_videos_are_input_errors(tmp_path: Path, video_wit
     for path in (truncated, garbage):
         with pytest.raises(InputError):
             list(open_clip(path))
+
+
+def test_outputs_get_the_permissions_of_any_new_file_not_private_temp_ones(tmp_path):
+    old = os.umask(0o022)
+    try:
+        write_image(tmp_path / "a.png", np.zeros((4, 4, 3), np.uint8))
+        with atomic_folder(tmp_path / "frames") as folder:
+            write_image(folder / "b.png", np.zeros((4, 4, 3), np.uint8))
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE((tmp_path / "a.png").stat().st_mode) == 0o644
+    assert stat.S_IMODE((tmp_path / "frames" / "b.png").stat().st_mode) == 0o644

@@ -149,12 +149,12 @@ def test_opaque_frames_after_transparent_ones_are_written_opaque(tmp_path: Path)
     assert np.array_equal(first[..., 3], _matte(0)) and (second[..., 3] == 255).all()
 
 
-def test_big_frames_make_gifs_640_pixels_wide_unless_asked_otherwise(tmp_path: Path) -> None:
+def test_big_frames_make_gifs_960_pixels_wide_unless_asked_otherwise(tmp_path: Path) -> None:
     (tmp_path / "frames").mkdir()
     for i in range(2):
         write_image(tmp_path / "frames" / f"{i}.png", textured_frame(i, 1280, 96))
     clip = open_clip(tmp_path / "frames")
-    for name, options, size in [("default.gif", {}, (640, 48)), ("full.gif", {"max_side": 0}, (1280, 96))]:
+    for name, options, size in [("default.gif", {}, (960, 72)), ("full.gif", {"max_side": 0}, (1280, 96))]:
         with clip_writer(tmp_path / name, clip, **options) as sink:
             for frame in clip:
                 sink.write(frame)

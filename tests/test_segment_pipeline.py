@@ -105,13 +105,15 @@ def test_the_second_look_segments_a_small_person_better_than_the_whole_frame(pas
 
 # --- per video: smoothing and tidying ----------------------------------------------------------------------
 
-def test_smoothing_in_time_is_a_centred_weighted_average_that_calms_a_flickering_pixel():
-    maps = [np.full((2, 2), float(i % 2)) for i in range(7)]  # on, off, on, off...
+def test_smoothing_in_time_calms_unsure_pixels_but_never_overrules_a_sure_one():
+    maps = [np.full((2, 2), float(i % 2)) for i in range(7)]  # sure: on, off, on, off...
     smoothed = list(smooth_in_time(iter(maps), radius=1))
     assert len(smoothed) == 7
-    assert smoothed[0][0, 0] == pytest.approx((2 * 0 + 1 * 1) / 3)  # the first frame has no past
-    assert smoothed[3][0, 0] == pytest.approx((1 + 0 + 1) / 4)  # 1/4 * on + 1/2 * off + 1/4 * on
-    assert all(0.2 < m[0, 0] < 0.8 for m in smoothed[1:-1])
+    assert smoothed[0][0, 0] == pytest.approx(1 / 5)  # the first frame has no past: 4/5 * off + 1/5 * on
+    assert smoothed[2][0, 0] == pytest.approx(1 / 3)  # 1/6 * on + 4/6 * off + 1/6 * on
+    assert all((m[0, 0] > 0.5) == bool(i % 2) for i, m in enumerate(smoothed))
+    unsure = [np.full((1, 1), p) for p in (0.9, 0.45, 0.9)]  # a frame that doubts is pulled along
+    assert list(smooth_in_time(iter(unsure), radius=1))[1][0, 0] > 0.5
     assert [m[0, 0] for m in smooth_in_time(iter(maps), radius=0)] == [m[0, 0] for m in maps]
 
 

@@ -26,10 +26,11 @@ VIDEO_SUFFIXES = (".mp4", ".mov", ".mkv", ".avi", ".webm", ".m4v", ".gif")
 # Codecs that keep an alpha channel: VP9 with alpha in WebM, PNG frames in QuickTime.
 _ALPHA_CODEC = {".webm": "libvpx-vp9", ".mov": "png"}
 # GIF delays count hundredths of a second and browsers slow down anything under 2/100 s; 25 fps plays
-# everywhere and keeps the (already large) files smaller. GIFs are scaled to 640 px on their longer side
-# unless asked otherwise: a GIF at the size of an HD video weighs tens of megabytes per second.
+# everywhere and keeps the (already large) files smaller. GIFs are scaled to 960 px on their longer side
+# unless asked otherwise: a GIF at the size of an HD video weighs tens of megabytes per second, and 960
+# still leaves each panel of a three-panel collage readable.
 GIF_MAX_FPS = 25
-GIF_MAX_SIDE = 640
+GIF_MAX_SIDE = 960
 _GIF_TIME_BASE = Fraction(1, 100)
 
 # Encoder per container; x264 at CRF 17 is visually lossless and fast enough on a laptop CPU.

@@ -18,9 +18,11 @@ from unseen.segment.base import Segmenter, check_rgb, class_indices, to_frame
 
 ZOOM_THRESHOLD = 0.3  # probability that counts as "found" when framing the zoom box
 ZOOM_MARGIN = 0.3  # the box grows by this fraction of its size on every side, for context
-ZOOM_MAX_FRACTION = 0.5  # boxes covering more of the frame than this gain little from a second look
+ZOOM_MAX_FRACTION = 0.6  # boxes covering more of the frame than this gain little from a second look
 MIN_ZOOM_SIDE = 32
 REFRESH = 4  # frames between two looks at the whole frame in a video
+SIDE_FRACTION = 0.05  # found pixels along a side of the box that mean the object goes on beyond it
+MIN_SIDE_RUN = 8
 CUT_THRESHOLD = 40.0  # mean grey-level change of a thumbnail that means another shot or another photo
 
 
@@ -100,27 +102,45 @@ class Focus:
         self._box, self._age = self._find(self._whole), 0
 
     def _look_close(self, rgb: np.ndarray, fresh: bool) -> np.ndarray | None:
-        """The whole look with the box looked at closely; None if the box no longer holds what it framed."""
-        if self._box is None:
-            return self._whole.copy()
-        x0, y0, x1, y1 = self._box
-        close = to_frame(wanted_probs(self.segmenter.predict(np.ascontiguousarray(rgb[y0:y1, x0:x1])),
-                                      self.indices), x1 - x0, y1 - y0)
-        found = close[..., 0] < 1.0 - ZOOM_THRESHOLD
-        if not fresh and self._lost(found):
-            return None
-        probs = self._whole.copy()
-        probs[y0:y1, x0:x1] = close
-        self._box, self._found = self._find(probs), int(found.sum())
-        return probs
+        """The whole look with the box looked at closely; None if the box no longer holds what it framed.
 
-    def _lost(self, found: np.ndarray) -> bool:
-        """Whether what the box framed shrank by half or reaches a side of the box inside the frame."""
+        What the close look finds must not reach a side of the box (inside the frame): pasted back, it
+        would end in a straight line. The box then grows; an object too big for any box keeps the whole
+        look, which sees it well enough.
+        """
+        while self._box is not None:
+            x0, y0, x1, y1 = self._box
+            crop = np.ascontiguousarray(rgb[y0:y1, x0:x1])
+            close = to_frame(wanted_probs(self.segmenter.predict(crop), self.indices), x1 - x0, y1 - y0)
+            found = close[..., 0] < 1.0 - ZOOM_THRESHOLD
+            if not self._at_side(found) and (fresh or found.sum() >= 0.5 * self._found):
+                probs = self._whole.copy()
+                probs[y0:y1, x0:x1] = close
+                self._box, self._found = self._find(probs), int(found.sum())
+                return probs
+            if not fresh:
+                return None
+            self._box = self._grown_box()
+        return self._whole.copy()
+
+    def _at_side(self, found: np.ndarray) -> bool:
+        """Whether ``found`` (the box's crop) runs along a side of the box that is not the frame's border.
+
+        A few pixels touching a side (a stray blob, a toe) do not count; a run of
+        :data:`SIDE_FRACTION` of the side does.
+        """
         x0, y0, x1, y1 = self._box
         h, w = self._whole.shape[:2]
-        at_side = ((y0 > 0 and found[0].any()) or (y1 < h and found[-1].any())
-                   or (x0 > 0 and found[:, 0].any()) or (x1 < w and found[:, -1].any()))
-        return at_side or found.sum() < 0.5 * self._found
+        sides = ((y0 > 0, found[0]), (y1 < h, found[-1]), (x0 > 0, found[:, 0]), (x1 < w, found[:, -1]))
+        return any(inside and line.sum() > max(MIN_SIDE_RUN, SIDE_FRACTION * line.size) for inside, line in sides)
+
+    def _grown_box(self) -> tuple[int, int, int, int] | None:
+        """The box grown by the zoom margin on every side; None once it would cover too much of the frame."""
+        x0, y0, x1, y1 = self._box
+        inside = np.zeros(self._whole.shape[:2], bool)
+        inside[y0:y1, x0:x1] = True
+        bigger = zoom_box(inside)
+        return bigger if bigger != self._box else None
 
     def _cut(self, rgb: np.ndarray) -> bool:
         """Whether ``rgb`` is not the next frame of the same shot (a folder of photos, a scene cut)."""
