@@ -16,6 +16,7 @@ import shutil
 import tempfile
 import urllib.error
 import urllib.request
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -220,3 +221,25 @@ def model_path(name: str, download: bool = True) -> Path:
     if not download:
         raise InputError(_missing_message(model_info(name), "not found and downloads are off"))
     return fetch_model(name)
+
+
+def resolve(name_or_path: str | os.PathLike, names: Iterable[str], download: bool = True) -> tuple[Path, str | None]:
+    """The file behind a registry name (one of ``names``) or a path, and the registry name if it is one.
+
+    A bare published file name that is not in the working folder means the registry's copy, so
+    ``espnetv2_s_2.0_pascal_384x384.pth`` works like ``espnetv2-pascal``.
+
+    Raises
+    ------
+    InputError
+        The path does not exist, or the registry's file is missing and cannot be fetched.
+    """
+    names = tuple(names)
+    name, path = str(name_or_path), Path(name_or_path)
+    by_file = {model_info(key).file: key for key in names}
+    key = name if name in names else by_file.get(name) if not path.is_file() else None
+    if key is not None:
+        return model_path(key, download=download), key
+    if not path.is_file():
+        raise InputError(f"{path}: no such model file")
+    return path, by_file.get(path.name)

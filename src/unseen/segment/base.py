@@ -59,6 +59,17 @@ def two_class(probability: np.ndarray) -> np.ndarray:
     return np.stack([1.0 - p, p], axis=2)
 
 
+def stretch(rgb: np.ndarray, width: int, height: int) -> np.ndarray:
+    """``rgb`` resized to exactly (width, height), aspect ratio not kept, bilinearly, for a fixed-size model.
+
+    Bilinear, not area averaging, even when shrinking: MediaPipe feeds its models bilinear samples, and on
+    the parkour clip area averaging dropped selfie's person IoU from 0.63 to 0.50 (prisma: no change).
+    """
+    if rgb.shape[:2] == (height, width):
+        return rgb
+    return cv2.resize(rgb, (width, height), interpolation=cv2.INTER_LINEAR)
+
+
 def to_frame(maps: np.ndarray, width: int, height: int) -> np.ndarray:
     """Bilinear resize of an h x w (x C) float map to the frame's size, keeping its channel axis."""
     if maps.shape[:2] == (height, width):

@@ -136,15 +136,8 @@ def load_espnetv2(name_or_path: str | Path, download: bool = True) -> ESPNetv2Se
     """
     from unseen import zoo
 
-    name = str(name_or_path)
-    path = Path(name)
-    known_files = {zoo.model_info(key).file: key for key in ESPNETV2_MODELS}
-    if name in ESPNETV2_MODELS or not path.suffix or (not path.is_file() and name in known_files):
-        path = zoo.model_path(name, download=download)
-    elif not path.is_file():
-        raise InputError(f"{path}: no such model file")
+    path, key = zoo.resolve(name_or_path, ESPNETV2_MODELS, download=download)
     state = _read_state(path)
-    key = name if name in ESPNETV2_MODELS else known_files.get(path.name)
     try:
         shape = _shape_of(state)
         classes = ESPNETV2_MODELS[key][1] if key else None

@@ -29,11 +29,11 @@ from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from typing import Any
 
-import cv2
 import numpy as np
 
+from unseen import zoo
 from unseen.errors import InputError
-from unseen.segment.base import BACKGROUND, check_rgb, two_class
+from unseen.segment.base import BACKGROUND, check_rgb, stretch, two_class
 
 LAYOUTS = ("nchw", "nhwc")
 OUTPUTS = ("probs", "logits", "sigmoid")
@@ -272,7 +272,7 @@ class OnnxSegmenter:
 
     def _prepare(self, rgb: np.ndarray) -> np.ndarray:
         width, height = self.size
-        x = _resize(check_rgb(rgb), width, height).astype(np.float32) * np.float32(self.config.scale)
+        x = stretch(check_rgb(rgb), width, height).astype(np.float32) * np.float32(self.config.scale)
         x = (x - self._mean) / self._std
         if self.config.layout == "nchw":
             x = x.transpose(2, 0, 1)
@@ -286,17 +286,6 @@ class OnnxSegmenter:
         scores = self._run(rgb)[0]
         maps = scores[..., None] if self._channel_axis is None else np.moveaxis(scores, self._channel_axis - 1, -1)
         return _probabilities(maps.astype(np.float32, copy=False), self.config.output)
-
-
-def _resize(rgb: np.ndarray, width: int, height: int) -> np.ndarray:
-    """``rgb`` stretched to exactly (width, height), bilinearly.
-
-    Bilinear, not area averaging, even when shrinking: MediaPipe feeds its models bilinear samples, and on
-    the parkour clip area averaging dropped selfie's person IoU from 0.63 to 0.50 (prisma: no change).
-    """
-    if rgb.shape[:2] == (height, width):
-        return rgb
-    return cv2.resize(rgb, (width, height), interpolation=cv2.INTER_LINEAR)
 
 
 def _softmax(logits: np.ndarray) -> np.ndarray:
@@ -319,22 +308,6 @@ def _probabilities(maps: np.ndarray, output: str | None) -> np.ndarray:
     if maps.shape[2] == 1:
         return two_class(maps)
     return _softmax(maps) if output == "logits" else np.ascontiguousarray(maps)
-
-
-def _model_file(name_or_path: str | Path) -> tuple[Path, str | None]:
-    """The file to load and, for a registry name, that name (which selects its shipped config)."""
-    from unseen import zoo
-
-    name, path = str(name_or_path), Path(name_or_path)
-    onnx_models = {info.name: info.file for info in zoo.list_models() if info.file.endswith(".onnx")}
-    by_file = {file: key for key, file in onnx_models.items()}
-    # A bare published file name that is not in the working folder means the registry's copy.
-    key = name if name in onnx_models else by_file.get(name) if not path.is_file() else None
-    if key is not None:
-        return zoo.model_path(key), key
-    if not path.is_file():
-        raise InputError(f"{path}: no such model file")
-    return path, None
 
 
 def _config_for(path: Path, key: str | None, config: OnnxConfig | dict | None) -> OnnxConfig:
@@ -385,7 +358,8 @@ def load_onnx(name_or_path: str | Path, config: OnnxConfig | dict | None = None,
     """
     if threads is not None and threads < 1:
         raise InputError(f"threads must be at least 1 (or None for onnxruntime's choice), got {threads}")
-    path, key = _model_file(name_or_path)
+    onnx_models = [info.name for info in zoo.list_models() if info.file.endswith(".onnx")]
+    path, key = zoo.resolve(name_or_path, onnx_models)
     settings = _config_for(path, key, config)
     session = _session(path, threads)
     _check_graph(path, session)
