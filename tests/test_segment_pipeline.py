@@ -64,11 +64,14 @@ def parkour_folder(tmp_path_factory) -> Path:
 
 # --- choosing a model -------------------------------------------------------------------------------------
 
-def test_default_model_is_pascal_for_people_and_cars_and_cityscapes_for_street_classes():
-    assert default_segmenter(["person", "car"]) == "espnetv2-pascal"
+def test_default_model_is_selfie_for_people_pascal_for_cars_and_cityscapes_for_street_classes():
+    assert default_segmenter(["person"]) == "selfie-landscape"
+    assert default_segmenter(["person", "car"]) == default_segmenter(["car"]) == "espnetv2-pascal"
     assert default_segmenter(["road", "car"]) == "espnetv2-city"
-    with pytest.raises(InputError, match="unicorn"):
-        default_segmenter(["unicorn"])
+    with pytest.raises(InputError, match="no shipped model knows unicorn"):
+        default_segmenter(["unicorn", "car"])
+    with pytest.raises(InputError, match="together"):
+        default_segmenter(["road", "dog"])
 
 
 def test_registry_lists_every_shipped_model_and_refuses_unknown_names():

@@ -147,19 +147,28 @@ def _register_builtins() -> None:
     builtins.register_all()
 
 
-# Shipped models in order of preference for a class (bench/segment.py: PASCAL is the better person and car
-# model on the shared clips; Cityscapes adds the street classes PASCAL lacks).
-DEFAULT_ORDER = ("espnetv2-pascal", "espnetv2-city")
+# Shipped models in order of preference, with their classes (bench/segment.py, docs/benchmarks.md): for
+# people alone, selfie-landscape with the zoomed second look matches ESPNetv2-PASCAL's object IoU on the
+# shared clips (parkour 0.83 vs 0.81) at several times its speed; ESPNetv2-PASCAL for cars and for
+# people together with other classes; Cityscapes adds the street classes PASCAL lacks.
+DEFAULT_ORDER = ("selfie-landscape", "espnetv2-pascal", "espnetv2-city")
+
+
+def _classes_of(name: str) -> tuple[str, ...]:
+    from unseen.segment.classes import CITYSCAPES_CLASSES, PASCAL_CLASSES, PERSON_ONLY
+
+    return {"selfie-landscape": PERSON_ONLY, "espnetv2-pascal": PASCAL_CLASSES,
+            "espnetv2-city": CITYSCAPES_CLASSES}[name]
 
 
 def default_segmenter(classes: list[str] | tuple[str, ...]) -> str:
     """The name of the first shipped model of :data:`DEFAULT_ORDER` that knows every wanted class."""
-    from unseen.segment.espnetv2 import ESPNETV2_MODELS
-
     for name in DEFAULT_ORDER:
-        if all(c in ESPNETV2_MODELS[name][1] for c in classes):
+        if all(c in _classes_of(name) for c in classes):
             return name
-    known = sorted({c for name in DEFAULT_ORDER for c in ESPNETV2_MODELS[name][1]} - {BACKGROUND})
+    known = sorted({c for name in DEFAULT_ORDER for c in _classes_of(name)} - {BACKGROUND})
     missing = [c for c in classes if c not in known]
-    raise InputError(f"no shipped model segments {', '.join(missing) or ', '.join(classes)} "
-                     f"together with the rest; classes: {', '.join(known)}")
+    if missing:
+        raise InputError(f"no shipped model knows {', '.join(missing)}; classes: {', '.join(known)}")
+    raise InputError(f"no shipped model segments {', '.join(classes)} together; use one model's classes "
+                     "(see `unseen segment --help`)")

@@ -23,6 +23,7 @@ MIN_ZOOM_SIDE = 32
 REFRESH = 4  # frames between two looks at the whole frame in a video
 SIDE_FRACTION = 0.05  # found pixels along a side of the box that mean the object goes on beyond it
 MIN_SIDE_RUN = 8
+SEAM_FRACTION = 0.08  # width of the blend between the close and the whole look, as a share of the box
 CUT_THRESHOLD = 40.0  # mean grey-level change of a thumbnail that means another shot or another photo
 
 
@@ -104,24 +105,45 @@ class Focus:
     def _look_close(self, rgb: np.ndarray, fresh: bool) -> np.ndarray | None:
         """The whole look with the box looked at closely; None if the box no longer holds what it framed.
 
-        What the close look finds must not reach a side of the box (inside the frame): pasted back, it
-        would end in a straight line. The box then grows; an object too big for any box keeps the whole
-        look, which sees it well enough.
+        What the close look finds should not run along a side of the box (inside the frame): the box then
+        grows once, and the close look is blended into the whole one near the sides, so that an object
+        that goes on beyond the box does not end in a straight line.
         """
+        grown = False
         while self._box is not None:
             x0, y0, x1, y1 = self._box
             crop = np.ascontiguousarray(rgb[y0:y1, x0:x1])
             close = to_frame(wanted_probs(self.segmenter.predict(crop), self.indices), x1 - x0, y1 - y0)
             found = close[..., 0] < 1.0 - ZOOM_THRESHOLD
-            if not self._at_side(found) and (fresh or found.sum() >= 0.5 * self._found):
+            if not fresh and (self._at_side(found) or found.sum() < 0.5 * self._found):
+                return None
+            if grown or not self._at_side(found):
                 probs = self._whole.copy()
-                probs[y0:y1, x0:x1] = close
+                weight = self._seam_weight()
+                probs[y0:y1, x0:x1] = weight * close + (1.0 - weight) * probs[y0:y1, x0:x1]
                 self._box, self._found = self._find(probs), int(found.sum())
                 return probs
-            if not fresh:
-                return None
-            self._box = self._grown_box()
+            self._box, grown = self._grown_box(), True
         return self._whole.copy()
+
+    def _seam_weight(self) -> np.ndarray:
+        """Weight of the close look in its box: 1 inside, falling to 0 at sides that are not the frame's."""
+        x0, y0, x1, y1 = self._box
+        h, w = self._whole.shape[:2]
+
+        def ramp(n: int, open_start: bool, open_end: bool) -> np.ndarray:
+            band = max(4, round(SEAM_FRACTION * n))
+            i = np.arange(n, dtype=np.float32)
+            r = np.ones(n, np.float32)
+            if open_start:
+                r = np.minimum(r, (i + 0.5) / band)
+            if open_end:
+                r = np.minimum(r, (n - i - 0.5) / band)
+            return r
+
+        rows = ramp(y1 - y0, y0 > 0, y1 < h)
+        cols = ramp(x1 - x0, x0 > 0, x1 < w)
+        return np.minimum(rows[:, None], cols[None, :])[..., None]
 
     def _at_side(self, found: np.ndarray) -> bool:
         """Whether ``found`` (the box's crop) runs along a side of the box that is not the frame's border.
