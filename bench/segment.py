@@ -123,7 +123,7 @@ def main() -> None:
     if args.ablation:
         setups += [Setup(DEFAULT_MODEL, zoom=False), Setup(DEFAULT_MODEL, refresh=1),
                    Setup(DEFAULT_MODEL, smoothing=0), Setup(DEFAULT_MODEL, smoothing=2),
-                   Setup(DEFAULT_MODEL, size=256), Setup(DEFAULT_MODEL, size=384)]
+                   Setup(DEFAULT_MODEL, size=320), Setup(DEFAULT_MODEL, size=384)]
     header = ["model", "clip", "class", "IoU", "object IoU", "recall", f"recall +{DEFAULT_TARGET_DILATE}px",
               "change", "fps"]
     rows, verdicts = [], []

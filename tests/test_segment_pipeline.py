@@ -64,9 +64,10 @@ def parkour_folder(tmp_path_factory) -> Path:
 
 # --- choosing a model -------------------------------------------------------------------------------------
 
-def test_default_model_is_selfie_for_people_pascal_for_cars_and_cityscapes_for_street_classes():
+def test_default_model_is_each_class_best_and_an_all_rounder_for_several():
     assert default_segmenter(["person"]) == "selfie-landscape"
-    assert default_segmenter(["person", "car"]) == default_segmenter(["car"]) == "espnetv2-pascal"
+    assert default_segmenter(["car"]) == "espnetv2-pascal-s1"
+    assert default_segmenter(["person", "car"]) == default_segmenter(["dog"]) == "espnetv2-pascal"
     assert default_segmenter(["road", "car"]) == "espnetv2-city"
     with pytest.raises(InputError, match="no shipped model knows unicorn"):
         default_segmenter(["unicorn", "car"])
@@ -226,3 +227,22 @@ def test_bad_segmentation_requests_fail_in_one_line_with_exit_2(parkour_folder, 
     assert code == 2
     assert message in err and len(err.strip().splitlines()) == 1 and "Traceback" not in err
     assert not any(p.name.startswith("out") for p in tmp_path.iterdir())
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="this machine has a CUDA GPU")
+def test_asking_for_a_gpu_that_is_not_there_fails_in_one_line(parkour_folder, tmp_path, capsys):
+    code = main(["segment", str(parkour_folder), "-o", str(tmp_path / "out"), "--classes", "car",
+                 "--device", "cuda"])
+    err = capsys.readouterr().err
+    assert code == 2 and "no CUDA GPU" in err and len(err.strip().splitlines()) == 1
+    # LiteRT models run on the CPU whatever is asked, and say so
+    assert main(["segment", str(parkour_folder), "-o", str(tmp_path / "out"), "--device", "cuda", "-q"]) == 0
+    assert len(list((tmp_path / "out").iterdir())) == len(PARKOUR_FRAMES)
+
+
+def test_a_cpu_only_model_asked_for_a_gpu_warns_and_runs_on_the_cpu(recwarn):
+    from unseen.errors import UnseenWarning
+
+    segmenter = get_segmenter("selfie-landscape", device="cuda")
+    assert segmenter.predict(parkour(0)[0]).shape[2] == 2
+    assert any(issubclass(w.category, UnseenWarning) and "runs on the CPU" in str(w.message) for w in recwarn)

@@ -56,7 +56,7 @@ def methods() -> list[str]:
 
 def remove(input: MediaLike, output: str | os.PathLike | None = None, *, mask: MaskLike | None = None,
            target: str | list[str] | None = None, model: str | None = None, dilate_px: int | None = None,
-           method: str = AUTO, frame_step: int = 1, frame_format: str = "png",
+           method: str = AUTO, frame_step: int = 1, frame_format: str = "png", device: str = "cpu",
            show_progress: bool = False) -> Path | np.ndarray:
     """Erase the masked object from a photo, a video or a folder of frames.
 
@@ -89,6 +89,9 @@ def remove(input: MediaLike, output: str | os.PathLike | None = None, *, mask: M
         neighbours along the flow (faster, a little less exact).
     frame_format
         Image format of the frames when ``output`` is a folder.
+    device
+        Where the segmenter of ``target`` runs: ``cpu``, ``cuda`` or ``cuda:N`` (PyTorch models; the
+        filling runs on the CPU).
     show_progress
         Show a progress bar on stderr for work longer than a second.
 
@@ -106,7 +109,7 @@ def remove(input: MediaLike, output: str | os.PathLike | None = None, *, mask: M
         raise InputError(f"frame step must be 1 or more, got {frame_step}")
     if method not in methods():
         raise InputError(f"unknown method {method!r}; choose one of: {', '.join(methods())}")
-    focus = None if target is None else _focus(_class_list(target), model)
+    focus = None if target is None else _focus(_class_list(target), model, device)
     if isinstance(input, np.ndarray):
         frames, single = _array_frames(input)
         engine = _engine(method, many_frames=not single, frame_step=frame_step)
@@ -125,7 +128,8 @@ def remove(input: MediaLike, output: str | os.PathLike | None = None, *, mask: M
 
 def segment(input: MediaLike, output: str | os.PathLike | None = None, *, classes: str | list[str] = "person",
             render: str = "mask", model: str | None = None, smoothing: int = DEFAULT_SMOOTHING,
-            largest: bool = False, frame_format: str = "png", show_progress: bool = False) -> Path | np.ndarray:
+            largest: bool = False, frame_format: str = "png", device: str = "cpu",
+            show_progress: bool = False) -> Path | np.ndarray:
     """Find objects of the given classes in a photo, a video or a folder of frames, and render them.
 
     Parameters
@@ -148,6 +152,8 @@ def segment(input: MediaLike, output: str | os.PathLike | None = None, *, classe
         Frames on each side whose class probabilities are averaged in, so masks do not flicker.
     largest
         Keep only the largest object of each class in each frame.
+    device
+        Where PyTorch segmenters run: ``cpu``, ``cuda`` or ``cuda:N``.
 
     Returns
     -------
@@ -158,7 +164,7 @@ def segment(input: MediaLike, output: str | os.PathLike | None = None, *, classe
     if smoothing < 0:
         raise InputError(f"smoothing must be 0 or more frames, got {smoothing}")
     names = _class_list(classes)
-    focus, colors = _focus(names, model), colors_for(names)
+    focus, colors = _focus(names, model, device), colors_for(names)
 
     def rendered(frames) -> Iterator[Frame]:
         for frame, found in segment_frames(frames, focus, smoothing, largest):
@@ -169,7 +175,7 @@ def segment(input: MediaLike, output: str | os.PathLike | None = None, *, classe
 
 def replace_background(input: MediaLike, output: str | os.PathLike | None = None, *, background: str = "white",
                        model: str | None = None, smoothing: int = DEFAULT_SMOOTHING, frame_format: str = "png",
-                       show_progress: bool = False) -> Path | np.ndarray:
+                       device: str = "cpu", show_progress: bool = False) -> Path | np.ndarray:
     """Put people on another background: a colour, a blur of their own, an image, a video or transparency.
 
     Parameters
@@ -186,11 +192,13 @@ def replace_background(input: MediaLike, output: str | os.PathLike | None = None
         The person segmenter: a registry name or an ``.onnx`` file; default: the best shipped one.
     smoothing
         Frames on each side whose probabilities are averaged in, so the edge does not flicker.
+    device
+        Where PyTorch segmenters run: ``cpu``, ``cuda`` or ``cuda:N``.
     """
     if smoothing < 0:
         raise InputError(f"smoothing must be 0 or more frames, got {smoothing}")
     backdrop = backgrounds.parse_background(background)
-    focus = _focus(["person"], model)
+    focus = _focus(["person"], model, device)
 
     def composited(frames) -> Iterator[Frame]:
         for frame, found in segment_frames(frames, focus, smoothing):
@@ -209,8 +217,8 @@ def _class_list(classes: str | list[str] | tuple[str, ...]) -> list[str]:
     return list(dict.fromkeys(names))
 
 
-def _focus(classes: list[str], model: str | None) -> Focus:
-    return Focus(get_segmenter(model or default_segmenter(classes)), classes)
+def _focus(classes: list[str], model: str | None, device: str = "cpu") -> Focus:
+    return Focus(get_segmenter(model or default_segmenter(classes), device), classes)
 
 
 def _mask_pairs(frames, mask: MaskLike | None, focus: Focus | None, clip: Clip | None = None) -> FramesWithMasks:

@@ -84,6 +84,8 @@ def _add_model(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--model", metavar="NAME|FILE.onnx",
                         help="segmenter: a name from `unseen models list` or an ONNX file (described by a "
                              "JSON file beside it); default: the best shipped model for the classes")
+    parser.add_argument("--device", default="cpu", metavar="cpu|cuda[:N]",
+                        help="where the segmenter runs (PyTorch models; default: cpu)")
 
 
 def _add_common(parser: argparse.ArgumentParser) -> None:
@@ -160,7 +162,8 @@ _default_showwarning = warnings.showwarning
 
 
 def _run(args: argparse.Namespace):
-    common = {"frame_format": args.frame_format, "show_progress": not args.quiet, "model": args.model}
+    common = {"frame_format": args.frame_format, "show_progress": not args.quiet, "model": args.model,
+              "device": args.device}
     if args.command == "remove":
         return api.remove(args.input, args.output, mask=args.mask, target=args.target, dilate_px=args.dilate,
                           method=args.method, frame_step=args.frame_step, **common)

@@ -14,7 +14,7 @@ from typing import Protocol, runtime_checkable
 import cv2
 import numpy as np
 
-from unseen.errors import InputError
+from unseen.errors import InputError, warn
 
 BACKGROUND = "background"
 
@@ -89,12 +89,12 @@ def class_indices(segmenter: Segmenter, wanted: list[str] | tuple[str, ...]) -> 
     return indices
 
 
-_FACTORIES: dict[str, Callable[[], Segmenter]] = {}
+_FACTORIES: dict[str, Callable[[str], Segmenter]] = {}
 _DESCRIPTIONS: dict[str, str] = {}
 
 
-def register_segmenter(name: str, factory: Callable[[], Segmenter], description: str = "") -> None:
-    """Make ``get_segmenter(name)`` build a segmenter with ``factory`` (called once per request)."""
+def register_segmenter(name: str, factory: Callable[[str], Segmenter], description: str = "") -> None:
+    """Make ``get_segmenter(name, device)`` build a segmenter with ``factory(device)`` (once per request)."""
     _FACTORIES[name] = factory
     _DESCRIPTIONS[name] = description
 
@@ -105,8 +105,11 @@ def list_segmenters() -> dict[str, str]:
     return dict(sorted(_DESCRIPTIONS.items()))
 
 
-def get_segmenter(name: str) -> Segmenter:
+def get_segmenter(name: str, device: str = "cpu") -> Segmenter:
     """A segmenter by registry name, or from a model file path (``.onnx``, ``.tflite``; ``.pth`` for ESPNetv2).
+
+    ``device`` (``cpu``, ``cuda``, ``cuda:1``) is where PyTorch models run; the LiteRT and ONNX models run
+    on the CPU and say so when asked for another device.
 
     Raises
     ------
@@ -115,22 +118,29 @@ def get_segmenter(name: str) -> Segmenter:
     """
     _register_builtins()
     if name in _FACTORIES:
-        return _FACTORIES[name]()
+        return _FACTORIES[name](device)
     path = Path(name)
     if path.suffix.lower() == ".onnx":
         from unseen.segment.onnx import load_onnx
 
-        return load_onnx(path)
+        return cpu_only(load_onnx(path), device)
     if path.suffix.lower() == ".tflite":
         from unseen.segment.tflite import load_tflite
 
-        return load_tflite(name)
+        return cpu_only(load_tflite(name), device)
     if path.suffix.lower() == ".pth":
         from unseen.segment.espnetv2 import ESPNetv2
 
-        return ESPNetv2(name)
+        return ESPNetv2(name, device=device)
     known = ", ".join(sorted(_FACTORIES))
     raise InputError(f"unknown model {name!r}; choose one of {known}, or give a .onnx or .tflite file")
+
+
+def cpu_only(segmenter: Segmenter, device: str) -> Segmenter:
+    """``segmenter`` (whose runtime here runs on the CPU), with a warning if another device was asked for."""
+    if device != "cpu":
+        warn(f"model {segmenter.name!r} runs on the CPU (its runtime has no {device} support here)")
+    return segmenter
 
 
 _BUILTINS_REGISTERED = False
@@ -147,22 +157,26 @@ def _register_builtins() -> None:
     builtins.register_all()
 
 
-# Shipped models in order of preference, with their classes (bench/segment.py, docs/benchmarks.md): for
-# people alone, selfie-landscape with the zoomed second look matches ESPNetv2-PASCAL's object IoU on the
-# shared clips (parkour 0.83 vs 0.81) at several times its speed; ESPNetv2-PASCAL for cars and for
-# people together with other classes; Cityscapes adds the street classes PASCAL lacks.
-DEFAULT_ORDER = ("selfie-landscape", "espnetv2-pascal", "espnetv2-city")
+# Each class's best shipped model, by bench/segment.py on the shared clips (docs/benchmarks.md): people
+# alone: selfie-landscape with the zoomed second look (parkour object IoU 0.83 at ~45 fps; ESPNetv2-PASCAL
+# 0.81 at ~12 fps); cars alone: the small ESPNetv2-PASCAL (car-roundabout 0.81 vs 0.75 for s=2.0).
+BEST_FOR = {"person": "selfie-landscape", "car": "espnetv2-pascal-s1"}
+# Several classes together: the first model that knows them all (PASCAL's s=2.0 model is the better
+# all-rounder: parkour person 0.81 vs 0.74 for s=1.0); Cityscapes adds the street classes PASCAL lacks.
+DEFAULT_ORDER = ("espnetv2-pascal", "espnetv2-city")
 
 
 def _classes_of(name: str) -> tuple[str, ...]:
-    from unseen.segment.classes import CITYSCAPES_CLASSES, PASCAL_CLASSES, PERSON_ONLY
+    from unseen.segment.classes import CITYSCAPES_CLASSES, PASCAL_CLASSES
 
-    return {"selfie-landscape": PERSON_ONLY, "espnetv2-pascal": PASCAL_CLASSES,
-            "espnetv2-city": CITYSCAPES_CLASSES}[name]
+    return {"espnetv2-pascal": PASCAL_CLASSES, "espnetv2-city": CITYSCAPES_CLASSES}[name]
 
 
 def default_segmenter(classes: list[str] | tuple[str, ...]) -> str:
-    """The name of the first shipped model of :data:`DEFAULT_ORDER` that knows every wanted class."""
+    """The shipped model for these classes: :data:`BEST_FOR` a single class, else the first model of
+    :data:`DEFAULT_ORDER` that knows every wanted class."""
+    if len(set(classes)) == 1 and classes[0] in BEST_FOR:
+        return BEST_FOR[classes[0]]
     for name in DEFAULT_ORDER:
         if all(c in _classes_of(name) for c in classes):
             return name

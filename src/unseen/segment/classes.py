@@ -11,4 +11,3 @@ CITYSCAPES_CLASSES = (
     "road", "sidewalk", "building", "wall", "fence", "pole", "traffic light", "traffic sign", "vegetation",
     "terrain", "sky", "person", "rider", "car", "truck", "bus", "train", "motorcycle", "bicycle", "background",
 )
-PERSON_ONLY = ("background", "person")  # the selfie and portrait models: one person probability

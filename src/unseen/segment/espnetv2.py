@@ -213,6 +213,19 @@ DEFAULT_SIZE = 256
 DEFAULT_THREADS = 1
 
 
+def _torch_device(name: str) -> torch.device:
+    """``name`` as a torch device, refused in one line if it is not one or not available here."""
+    try:
+        device = torch.device(name)
+    except RuntimeError:
+        raise InputError(f"unknown device {name!r}; use cpu, cuda or cuda:N") from None
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise InputError(f"device {name!r}: PyTorch sees no CUDA GPU on this machine; use --device cpu")
+    if device.type not in ("cpu", "cuda"):
+        raise InputError(f"device {name!r} is not supported; use cpu, cuda or cuda:N")
+    return device
+
+
 class ESPNetv2:
     """An ESPNetv2 model as a :class:`~unseen.segment.base.Segmenter`.
 
@@ -235,7 +248,7 @@ class ESPNetv2:
             torch.set_num_threads(threads)
         self.name = name
         self.size = size
-        self.device = torch.device(device)
+        self.device = _torch_device(device)
         # Channels-last runs the many small grouped convolutions ~25 % faster on CPU (measured at 320x288).
         self.model = load_espnetv2(name).to(self.device, memory_format=torch.channels_last)
         self.classes = self.model.classes
