@@ -10,6 +10,9 @@ The probabilities come back at the model's resolution; callers resize them with
 
 from __future__ import annotations
 
+import contextlib
+import os
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -56,6 +59,24 @@ class TfliteSegmenter:
         return two_class(self._interpreter.get_tensor(self._output["index"])[0])
 
 
+@contextlib.contextmanager
+def _native_stderr_silenced() -> Iterator[None]:
+    """Mute what native code writes to file descriptor 2 (LiteRT's "INFO: Created TensorFlow Lite XNNPACK
+    delegate" line on every load), which Python's ``sys.stderr`` cannot catch."""
+    try:
+        saved = os.dup(2)
+    except OSError:  # no usable stderr: nothing to mute
+        yield
+        return
+    try:
+        with open(os.devnull, "wb") as null:
+            os.dup2(null.fileno(), 2)
+            yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+
+
 def _interpreter_class() -> type:
     try:
         from ai_edge_litert.interpreter import Interpreter
@@ -100,7 +121,8 @@ def load_tflite(name_or_path: str | Path, threads: int | None = 1) -> TfliteSegm
     path, _ = zoo.resolve(name_or_path, TFLITE_MODELS)
     try:
         interpreter = interpreter_class(model_path=str(path), num_threads=threads)
-        interpreter.allocate_tensors()
+        with _native_stderr_silenced():
+            interpreter.allocate_tensors()
     except (ValueError, RuntimeError) as error:
         detail = str(error).strip().splitlines()[0] if str(error).strip() else error.__class__.__name__
         raise InputError(f"{path} is not a usable TensorFlow Lite model: {detail}") from error
