@@ -6,6 +6,7 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+import av
 import cv2
 import numpy as np
 import pytest
@@ -246,3 +247,19 @@ def test_a_cpu_only_model_asked_for_a_gpu_warns_and_runs_on_the_cpu(recwarn):
     segmenter = get_segmenter("selfie-landscape", device="cuda")
     assert segmenter.predict(parkour(0)[0]).shape[2] == 2
     assert any(issubclass(w.category, UnseenWarning) and "runs on the CPU" in str(w.message) for w in recwarn)
+
+
+def test_background_on_a_video_keeps_its_timing_and_audio_and_transparent_keeps_alpha(tmp_path):
+    source = tmp_path / "in.mp4"
+    make_video(source, frames=10, width=96, height=64)
+    white = unseen.replace_background(source, tmp_path / "white.mp4", background="white")
+    clear = unseen.replace_background(source, tmp_path / "clear.mov", background="transparent")
+    before = probe(source)
+    for out in (white, clear):
+        after = probe(out)
+        assert after["frames"] == before["frames"] and after["size"] == before["size"]
+        assert after["pts_seconds"] == before["pts_seconds"]
+        assert after["audio_packets"] == before["audio_packets"]
+    with av.open(str(clear)) as container:
+        first = next(container.decode(video=0)).to_ndarray(format="rgba")
+    assert (first[..., 3] < 128).mean() > 0.9  # no person in a synthetic pattern: nearly all transparent
