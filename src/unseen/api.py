@@ -110,20 +110,15 @@ def remove(input: MediaLike, output: str | os.PathLike | None = None, *, mask: M
     if method not in methods():
         raise InputError(f"unknown method {method!r}; choose one of: {', '.join(methods())}")
     focus = None if target is None else _focus(_class_list(target), model, device)
-    if isinstance(input, np.ndarray):
-        frames, single = _array_frames(input)
-        engine = _engine(method, many_frames=not single, frame_step=frame_step)
-        pairs = _mask_pairs(frames, mask, focus)
-        out = np.stack([f.image for f in engine.fill_frames(_grown(pairs, dilate_px))])
-        return out[0] if single else out
-    clip = _open_for_output(input, output)
-    engine = _engine(method, many_frames=clip.kind != "image", frame_step=frame_step)
-    pairs = _grown(_mask_pairs(clip, mask, focus, clip), dilate_px)
+
+    def filled(frames: Iterable[Frame]) -> Iterator[Frame]:
+        clip = frames if isinstance(frames, Clip) else None
+        many_frames = clip.kind != "image" if clip else input.ndim == 4
+        engine = _engine(method, many_frames, frame_step)
+        return engine.fill_frames(_grown(_mask_pairs(frames, mask, focus, clip), dilate_px))
+
     protected = () if mask is None or isinstance(mask, np.ndarray) else (mask,)
-    with clip_writer(output, clip, frame_format, protected) as sink:
-        for frame in progress(engine.fill_frames(pairs), clip.frame_count, "remove", show_progress):
-            sink.write(frame)
-    return Path(output)
+    return _run(input, output, filled, "remove", frame_format, show_progress, protected=protected)
 
 
 def segment(input: MediaLike, output: str | os.PathLike | None = None, *, classes: str | list[str] = "person",
@@ -235,21 +230,22 @@ def _array_frames(input: np.ndarray) -> tuple[list[Frame], bool]:
     return [Frame(image, i, f"{i:05d}") for i, image in enumerate(stack)], input.ndim == 3
 
 
-def _open_for_output(input: str | os.PathLike, output: str | os.PathLike | None) -> Clip:
-    if output is None:
-        raise InputError("an output path is needed for path input")
-    return open_clip(input)
-
-
 def _run(input: MediaLike, output: str | os.PathLike | None, job: Callable[[Iterable[Frame]], Iterator[Frame]],
-         name: str, frame_format: str, show_progress: bool, alpha: bool = False) -> Path | np.ndarray:
-    """Frames of ``input`` through ``job`` into ``output`` (or back as an array for array input)."""
+         name: str, frame_format: str, show_progress: bool, alpha: bool = False,
+         protected: tuple[str | os.PathLike, ...] = ()) -> Path | np.ndarray:
+    """Frames of ``input`` through ``job`` into ``output`` (or back as an array for array input).
+
+    ``job`` gets the :class:`Clip` itself for path input (it knows its kind and frame count), a list of
+    frames for arrays; ``protected`` paths (a mask) may not be the output either.
+    """
     if isinstance(input, np.ndarray):
         frames, single = _array_frames(input)
         out = np.stack([f.image for f in job(frames)])
         return out[0] if single else out
-    clip = _open_for_output(input, output)
-    with clip_writer(output, clip, frame_format, alpha=alpha) as sink:
+    if output is None:
+        raise InputError("an output path is needed for path input")
+    clip = open_clip(input)
+    with clip_writer(output, clip, frame_format, protected, alpha=alpha) as sink:
         for frame in progress(job(clip), clip.frame_count, name, show_progress):
             sink.write(frame)
     return Path(output)
