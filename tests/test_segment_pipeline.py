@@ -263,3 +263,10 @@ def test_background_on_a_video_keeps_its_timing_and_audio_and_transparent_keeps_
     with av.open(str(clear)) as container:
         first = next(container.decode(video=0)).to_ndarray(format="rgba")
     assert (first[..., 3] < 128).mean() > 0.9  # no person in a synthetic pattern: nearly all transparent
+
+
+def test_remove_target_with_nothing_of_the_class_in_sight_says_so_and_passes_frames_through():
+    rgb = parkour(0)[0][:240, :427]  # sky, buildings and a wall: no car
+    with pytest.warns(UserWarning, match="no car found in any frame"):
+        out = unseen.remove(rgb, target="car", method="telea")
+    assert np.array_equal(out, rgb)

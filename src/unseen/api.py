@@ -110,12 +110,13 @@ def remove(input: MediaLike, output: str | os.PathLike | None = None, *, mask: M
     if method not in methods():
         raise InputError(f"unknown method {method!r}; choose one of: {', '.join(methods())}")
     focus = None if target is None else _focus(_class_list(target), model, device)
+    nothing = (f"no {', '.join(focus.classes)} found in any frame" if focus else "the mask is empty (all black)")
 
     def filled(frames: Iterable[Frame]) -> Iterator[Frame]:
         clip = frames if isinstance(frames, Clip) else None
         many_frames = clip.kind != "image" if clip else input.ndim == 4
         engine = _engine(method, many_frames, frame_step)
-        return engine.fill_frames(_grown(_mask_pairs(frames, mask, focus, clip), dilate_px))
+        return engine.fill_frames(_grown(_mask_pairs(frames, mask, focus, clip), dilate_px, nothing))
 
     protected = () if mask is None or isinstance(mask, np.ndarray) else (mask,)
     return _run(input, output, filled, "remove", frame_format, show_progress, protected=protected)
@@ -257,12 +258,12 @@ def _engine(method: str, many_frames: bool, frame_step: int = 1) -> SteppedFille
     return SteppedFiller(FlowVideoFiller(), frame_step) if method == VIDEO_METHOD else PerFrameFiller(method)
 
 
-def _grown(pairs: FramesWithMasks, dilate_px: int) -> FramesWithMasks:
-    """Dilate each mask; warn at the end if no frame had anything to remove."""
+def _grown(pairs: FramesWithMasks, dilate_px: int, nothing: str) -> FramesWithMasks:
+    """Dilate each mask; warn at the end (saying ``nothing``) if no frame had anything to remove."""
     anything = False
     for frame, mask in pairs:
         grown = dilate(mask, dilate_px)
         anything = anything or bool(grown.any())
         yield frame, grown
     if not anything:
-        warn("the mask is empty (all black): nothing to remove, frames passed through unchanged")
+        warn(f"{nothing}: nothing to remove, frames passed through unchanged")
