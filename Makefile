@@ -30,6 +30,7 @@ bench: setup
 	$(BIN)/python bench/photos.py
 	$(BIN)/python bench/dilate.py
 	$(BIN)/python bench/video.py
+	$(BIN)/python bench/segment.py --ablation
 
 clean:
 	rm -rf $(VENV) demo-output .pytest_cache

@@ -12,6 +12,16 @@ from unseen.errors import InputError, UnseenWarning
 EXIT_BAD_INPUT = 2
 
 
+class _Formatter(argparse.RawDescriptionHelpFormatter):
+    """Wraps one-paragraph text (descriptions) to the terminal; text laid out in lines (the epilogs'
+    examples) is kept as written."""
+
+    def _fill_text(self, text: str, width: int, indent: str) -> str:
+        if "\n" in text:
+            return super()._fill_text(text, width, indent)
+        return argparse.HelpFormatter._fill_text(self, text, width, indent)
+
+
 class _Parser(argparse.ArgumentParser):
     """Reports a usage mistake as one line and exit status 2, like every other bad input."""
 
@@ -33,7 +43,7 @@ def _build_parser() -> argparse.ArgumentParser:
         epilog="examples:\n  unseen remove photo.jpg --mask mask.png -o clean.jpg\n"
                "  unseen remove clip.mp4 --mask masks/ -o clean.mp4\n"
                "  unseen remove frames/ --mask masks/ -o clean/ --frame-format jpg",
-        formatter_class=argparse.RawDescriptionHelpFormatter)
+        formatter_class=_Formatter)
     remove.add_argument("input", metavar="INPUT", help="image, video or folder of frames")
     remove.add_argument("-o", "--output", required=True, metavar="OUTPUT",
                         help="where to write the result; never the input itself")
@@ -114,7 +124,7 @@ def _add_segment(commands) -> None:
                "examples:\n  unseen segment clip.mp4 --classes person -o masks/\n"
                "  unseen segment street.mp4 --classes person,car --render contours -o contours.mp4\n"
                "  unseen segment clip.mp4 --classes person --render collage -o collage.gif",
-        formatter_class=argparse.RawDescriptionHelpFormatter)
+        formatter_class=_Formatter)
     _add_common(segment)
     segment.add_argument("--classes", default="person", metavar="CLASS[,CLASS]",
                          help="what to find, e.g. person, car, bus, bicycle, dog (PASCAL VOC) or road, "
@@ -135,7 +145,7 @@ def _add_background(commands) -> None:
                "  unseen background portrait.jpg --with '#0a6e3c' -o green.png\n"
                "  unseen background call.mp4 --with beach.jpg -o beach.mp4\n"
                "  unseen background call.mp4 --with transparent -o person.webm",
-        formatter_class=argparse.RawDescriptionHelpFormatter)
+        formatter_class=_Formatter)
     _add_common(background)
     background.add_argument("--with", dest="background", default="white", metavar="BACKGROUND",
                             help="white, black, '#RRGGBB', blur (or blur:STRENGTH), transparent, an image, "
