@@ -36,13 +36,15 @@ def _build_parser() -> argparse.ArgumentParser:
 
     remove = commands.add_parser(
         "remove", help="erase masked objects from a photo, a video or a folder of frames",
-        description="Erase the objects under a mask (white = remove) and fill in what was behind them. "
+        description="Erase the objects under a mask (white = remove), or every object of a class found by a "
+                    "segmenter (--target), and fill in what was behind them. "
                     "INPUT and OUTPUT may each be an image (.png .jpg .webp .bmp .tif), a video "
                     "(.mp4 .mov .mkv .avi .webm: fps, frame count, size, rotation and audio are kept) or a "
                     "folder of frames (output frames keep the input names).",
         epilog="examples:\n  unseen remove photo.jpg --mask mask.png -o clean.jpg\n"
                "  unseen remove clip.mp4 --mask masks/ -o clean.mp4\n"
-               "  unseen remove frames/ --mask masks/ -o clean/ --frame-format jpg",
+               "  unseen remove frames/ --mask masks/ -o clean/ --frame-format jpg\n"
+               "  unseen remove street.mp4 --target car -o no-cars.mp4",
         formatter_class=_Formatter)
     remove.add_argument("input", metavar="INPUT", help="image, video or folder of frames")
     remove.add_argument("-o", "--output", required=True, metavar="OUTPUT",
