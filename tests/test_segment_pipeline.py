@@ -270,3 +270,41 @@ def test_remove_target_with_nothing_of_the_class_in_sight_says_so_and_passes_fra
     with pytest.warns(UserWarning, match="no car found in any frame"):
         out = unseen.remove(rgb, target="car", method="telea")
     assert np.array_equal(out, rgb)
+
+
+class RedThings:
+    """A stand-in network for Focus's tests: 'thing' = strongly red pixels, seen at a quarter of the size
+    it is given (like a real network's working resolution); it counts whole-frame and close looks."""
+
+    name, classes = "red-things", ("background", "thing")
+
+    def __init__(self, frame_shape: tuple[int, int]):
+        self.frame_shape, self.whole, self.close = frame_shape, 0, 0
+
+    def predict(self, rgb: np.ndarray) -> np.ndarray:
+        if rgb.shape[:2] == self.frame_shape:
+            self.whole += 1
+        else:
+            self.close += 1
+        small = cv2.resize(rgb, (max(1, rgb.shape[1] // 4), max(1, rgb.shape[0] // 4)), interpolation=cv2.INTER_AREA)
+        red = (small[..., 0].astype(int) - small[..., 1] > 100).astype(np.float32)
+        return np.stack([1 - red, red], axis=2)
+
+
+def red_square(x: int, y: int, background: int = 90) -> np.ndarray:
+    frame = np.full((240, 320, 3), background, np.uint8)
+    frame[y:y + 40, x:x + 40] = (230, 20, 20)
+    return frame
+
+
+def test_focus_follows_a_moving_object_with_few_whole_looks_and_relooks_when_it_jumps_or_the_shot_cuts():
+    net = RedThings((240, 320))
+    focus = Focus(net, ["thing"], refresh=4)
+    for i in range(12):  # slides right 3 px a frame: the box follows it
+        probs = focus.probs(red_square(100 + 3 * i, 100))
+        assert iou(probs.argmax(2) == 1, red_square(100 + 3 * i, 100)[..., 1] == 20) > 0.8
+    assert net.whole == 3 and net.close == 12  # a whole look every 4th frame, a close one every frame
+    probs = focus.probs(red_square(250, 180))  # jumps out of its box: looked for again at once
+    assert iou(probs.argmax(2) == 1, red_square(250, 180)[..., 1] == 20) > 0.8 and net.whole == 4
+    focus.probs(red_square(252, 180, background=230))  # another shot (bright): a whole look
+    assert net.whole == 5
