@@ -308,3 +308,14 @@ def test_focus_follows_a_moving_object_with_few_whole_looks_and_relooks_when_it_
     assert iou(probs.argmax(2) == 1, red_square(250, 180)[..., 1] == 20) > 0.8 and net.whole == 4
     focus.probs(red_square(252, 180, background=230))  # another shot (bright): a whole look
     assert net.whole == 5
+
+
+def test_without_litert_people_get_the_pytorch_all_rounder(monkeypatch):
+    import importlib.util
+
+    real = importlib.util.find_spec
+
+    def find_spec(name, *args):
+        return None if name == "ai_edge_litert" else real(name, *args)
+    monkeypatch.setattr(importlib.util, "find_spec", find_spec)
+    assert default_segmenter(["person"]) == "espnetv2-pascal"

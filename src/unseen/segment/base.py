@@ -7,6 +7,7 @@ has to implement :meth:`Segmenter.predict` and register a factory.
 
 from __future__ import annotations
 
+import importlib.util
 from collections.abc import Callable
 from pathlib import Path
 from typing import Protocol, runtime_checkable
@@ -175,8 +176,9 @@ def _classes_of(name: str) -> tuple[str, ...]:
 def default_segmenter(classes: list[str] | tuple[str, ...]) -> str:
     """The shipped model for these classes: :data:`BEST_FOR` a single class, else the first model of
     :data:`DEFAULT_ORDER` that knows every wanted class."""
-    if len(set(classes)) == 1 and classes[0] in BEST_FOR:
-        return BEST_FOR[classes[0]]
+    best = BEST_FOR.get(classes[0]) if len(set(classes)) == 1 else None
+    if best and (not best.startswith("selfie") or importlib.util.find_spec("ai_edge_litert")):
+        return best  # (LiteRT has no wheel for some platforms: people then get the all-rounder)
     for name in DEFAULT_ORDER:
         if all(c in _classes_of(name) for c in classes):
             return name
