@@ -1,6 +1,6 @@
 """Wanted classes only, at the frame's size, with a second look at where they are.
 
-Networks of this size see a 854x480 frame at ~320 px, so a person 100 px tall in the frame is 40 px to
+Networks of this size see a 854x480 frame at 256 px, so a person 100 px tall in the frame is 30 px to
 the network and its outline is guessed. :class:`Focus` runs the segmenter once on the whole frame, then
 again on the box around what it found (the zoom), so small objects are segmented at several times the
 resolution for the cost of one more small pass; the full frame still decides what is outside the box.
