@@ -1,8 +1,8 @@
 """Optical flow between frames, and its completion inside holes.
 
 The flow inside a hole is the masked object's own motion, which must not be propagated: it is thrown
-away and rebuilt as the camera's motion, a homography (pans, zooms, static shots) learnt on the rest
-of the frame.
+away and rebuilt, either as the camera's motion, a homography (pans, zooms, static shots) learnt on the
+rest of the frame, or as the motion of the hole's border carried smoothly inside.
 """
 
 from __future__ import annotations
@@ -119,12 +119,26 @@ def complete_flow(flow: np.ndarray, hole: np.ndarray, margin: int = 16) -> np.nd
     matrix = camera_motion(flow, away, max_points=1000)
     out = flow.copy()
     if matrix is None:
-        rows, cols = _bbox(hole, 2 * margin)
-        out[rows, cols] = membrane_fill(flow[rows, cols], hole[rows, cols], sweeps=20)
-        return out
+        return continue_border_flow(flow, hole, margin)
     ys, xs = np.nonzero(hole)
     points = np.stack([xs, ys], axis=-1).astype(np.float32).reshape(-1, 1, 2)
     out[ys, xs] = cv2.perspectiveTransform(points, matrix).reshape(-1, 2) - points.reshape(-1, 2)
+    return out
+
+
+def continue_border_flow(flow: np.ndarray, hole: np.ndarray, margin: int = 16) -> np.ndarray:
+    """Replace the flow inside ``hole`` by the smoothest field through its border's flow (a membrane).
+
+    Where something that moves unlike the camera passes behind the hole (a person, a wall near a moving
+    camera), its motion shows on the border and carries on inside; :func:`complete_flow` would give it
+    the camera's motion. Neither is right everywhere: the video filler follows both and keeps, pixel by
+    pixel, the one whose views agree.
+    """
+    if not hole.any():
+        return flow
+    out = flow.copy()
+    rows, cols = _bbox(hole, 2 * margin)
+    out[rows, cols] = membrane_fill(flow[rows, cols], hole[rows, cols], sweeps=20)
     return out
 
 

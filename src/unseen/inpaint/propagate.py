@@ -77,26 +77,44 @@ def track(t: int, hole: np.ndarray, flows: list[np.ndarray | None], visible: lis
     return result
 
 
-def sample(fields: Sequence[np.ndarray | None], sightings: Sightings, channels: int
-           ) -> tuple[np.ndarray, np.ndarray]:
-    """Values (N x channels float32) of per-frame fields (frames, flows) where the pixels were seen,
-    bilinear, and which of them could be sampled (seen, in a frame whose field exists)."""
-    values = np.zeros((len(sightings.frame), channels), np.float32)
-    ok = np.zeros(len(sightings.frame), bool)
-    for s in np.unique(sightings.frame[sightings.found]):
-        if fields[s] is None:
+def _by_frame(sightings: Sightings):
+    """``(frame, indices)`` for each frame the pixels were seen in: grouped once by sorting, rather than
+    one pass over all N pixels per frame."""
+    order = np.argsort(sightings.frame, kind="stable")
+    frames, starts = np.unique(sightings.frame[order], return_index=True)
+    for s, pick in zip(frames, np.split(order, starts[1:]), strict=True):
+        if s >= 0:
+            yield s, pick
+
+
+def sample(fields: Sequence[Sequence[np.ndarray | None]], sightings: Sightings
+           ) -> tuple[list[np.ndarray], np.ndarray]:
+    """Values of per-frame fields (frames, blurred frames, flows) where the pixels were seen, bilinear:
+    one N x C float32 array per sequence of fields, and which pixels could be sampled (seen, in a frame
+    whose fields exist)."""
+    count = len(sightings.frame)
+    values = [np.zeros((count, next(f for f in seq if f is not None).shape[-1]), np.float32) for seq in fields]
+    ok = np.zeros(count, bool)
+    for s, pick in _by_frame(sightings):
+        if fields[0][s] is None:
             continue
-        pick = sightings.frame == s
-        values[pick] = sample_points(fields[s], sightings.x[pick], sightings.y[pick])
-        ok |= pick
+        for seq, out in zip(fields, values, strict=True):
+            out[pick] = sample_points(seq[s], sightings.x[pick], sightings.y[pick]).reshape(len(pick), -1)
+        ok[pick] = True
     return values, ok
 
 
-def average(fields: Sequence[np.ndarray | None], t: int, sightings: list[Sightings]
-            ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The mean of a per-frame field (the frames themselves, or blurred copies) over each pixel's
-    sightings, nearer frames weighing more: averaging several views cancels much of the drift of long
-    flow chains and keeps a fill steady from frame to frame.
+def average(fields: Sequence[np.ndarray | None], t: int, sightings: list[Sightings],
+            judge: Sequence[np.ndarray | None] | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The mean of a per-frame field (the frames themselves) over each pixel's sightings, nearer frames
+    weighing more: averaging several views cancels much of the drift of long flow chains and keeps a
+    fill steady from frame to frame.
+
+    Parameters
+    ----------
+    judge
+        Per-frame fields (such as blurred copies of the frames) on which the views' disagreement is
+        measured; by default ``fields`` themselves.
 
     Returns
     -------
@@ -105,18 +123,24 @@ def average(fields: Sequence[np.ndarray | None], t: int, sightings: list[Sightin
     missing
         N bool: pixels that no frame showed.
     spread
-        N: how much the views disagree (weighted standard deviation, averaged over channels).
+        N: how much the views disagree (weighted standard deviation of ``judge``, averaged over channels).
     """
-    channels = next(f for f in fields if f is not None).shape[-1]
-    total = np.zeros((len(sightings[0].frame), channels), np.float32)
-    squares = np.zeros_like(total)
-    weight = np.zeros((len(sightings[0].frame), 1), np.float32)
+    sequences = [fields] if judge is None else [fields, judge]
+    count = len(sightings[0].frame)
+    total = squares = judged = None
+    weight = np.zeros((count, 1), np.float32)
     for seen in sightings:
-        values, ok = sample(fields, seen, channels)
+        values, ok = sample(sequences, seen)
         w = np.where(ok, 1.0 / (1.0 + np.abs(seen.frame - t)), 0.0).astype(np.float32)[:, None]
-        total += values * w
-        squares += values * values * w
+        colour, judged_value = values[0], values[-1]
+        if total is None:
+            total, judged, squares = (np.zeros_like(colour), np.zeros_like(judged_value),
+                                      np.zeros_like(judged_value))
+        total += colour * w
+        judged += judged_value * w
+        squares += judged_value * judged_value * w
         weight += w
-    mean = total / np.maximum(weight, 1e-6)
-    spread = np.sqrt(np.maximum(squares / np.maximum(weight, 1e-6) - mean * mean, 0).mean(axis=1))
-    return mean, weight[:, 0] == 0, spread
+    norm = np.maximum(weight, 1e-6)
+    centre = judged / norm
+    spread = np.sqrt(np.maximum(squares / norm - centre * centre, 0).mean(axis=1))
+    return total / norm, weight[:, 0] == 0, spread

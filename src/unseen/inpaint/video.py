@@ -18,7 +18,15 @@ import cv2
 import numpy as np
 
 from unseen.inpaint.base import Filler, get_filler
-from unseen.inpaint.flow import FlowEstimator, complete_flow, full_size, is_scene_cut, warp, working_hole
+from unseen.inpaint.flow import (
+    FlowEstimator,
+    complete_flow,
+    continue_border_flow,
+    full_size,
+    is_scene_cut,
+    warp,
+    working_hole,
+)
 from unseen.inpaint.propagate import average, track
 from unseen.inpaint.smooth import membrane_fill
 from unseen.masks.ops import dilate
@@ -46,6 +54,15 @@ class PerFrameFiller:
 
 
 @dataclasses.dataclass
+class _Route:
+    """Flows to the next and to the previous frame, completed inside the holes in one way; on the flow
+    estimator's working grid, in full-size pixels; None across scene cuts and at the window's ends."""
+
+    to_next: Flows
+    to_previous: Flows
+
+
+@dataclasses.dataclass
 class _Window:
     """The frames of one window and what is derived from them once."""
 
@@ -53,8 +70,8 @@ class _Window:
     blurred: np.ndarray  # the same, low-passed: for judging whether views disagree
     holes: list[np.ndarray]
     visible: list[np.ndarray]  # float32 1 where a frame shows the background (or a key frame's fill)
-    to_next: Flows  # on the flow estimator's working grid, in full-size pixels
-    to_previous: Flows
+    camera: _Route  # holes moving with the camera: what the fill is smoothed along
+    border: _Route | None  # holes moving like their borders (None: not followed)
     scale: float  # full width / flow grid width
 
 
@@ -85,6 +102,10 @@ class FlowVideoFiller:
     doubt
         Disagreement (grey levels, on blurred frames) at which views are trusted only 37 %, the rest
         going to a smooth fill: something that moves behind the hole cannot be copied.
+    agreement
+        Hole pixels are followed twice, along the camera's motion and along their border's motion
+        continued inside (see :func:`unseen.inpaint.flow.continue_border_flow`); each route's colour
+        weighs ``exp(-(spread / agreement)**2)``, by how well its views agree (0: the camera's only).
     seam
         Width of the ring around the hole whose colours anchor the seam correction (0: off).
     """
@@ -100,6 +121,7 @@ class FlowVideoFiller:
     flow_margin: int = 3
     smoothing: float = 0.7
     doubt: float = 10.0
+    agreement: float = 15.0
     seam: int = 3
     name: str = "flow"
 
@@ -168,24 +190,28 @@ class FlowVideoFiller:
         frames = np.stack(images)
         grays = [self._flow.gray(image, hole) for image, hole in zip(images, holes, strict=True)]
         scale = images[0].shape[1] / grays[0].shape[1]
-        to_next, to_previous = self._flows(grays, holes, scale)
+        camera, border = self._flows(grays, holes, scale)
         return _Window(frames, np.stack([_low_pass(f) for f in frames]), holes,
-                       [(~hole).astype(np.float32) for hole in holes], to_next, to_previous, scale)
+                       [(~hole).astype(np.float32) for hole in holes], camera, border, scale)
 
-    def _flows(self, grays: list[np.ndarray], holes: list[np.ndarray], scale: float) -> tuple[Flows, Flows]:
-        """Completed flows to the next and to the previous frame; None across scene cuts."""
+    def _flows(self, grays: list[np.ndarray], holes: list[np.ndarray], scale: float
+               ) -> tuple[_Route, _Route | None]:
+        """Flows to the next and to the previous frame, completed both ways; None across scene cuts."""
         # DIS spreads the motion of a hole's border a few pixels inwards and out: widen what is redone.
         flow_holes = [working_hole(dilate(h, self.flow_margin), grays[0].shape) for h in holes]
-        to_next: Flows = [None] * len(grays)
-        to_previous: Flows = [None] * len(grays)
+        camera = _Route([None] * len(grays), [None] * len(grays))
+        border = _Route([None] * len(grays), [None] * len(grays)) if self.agreement > 0 else None
         for t in range(len(grays) - 1):
             ahead = self._flow.flow(grays[t], grays[t + 1], scale)
             if is_scene_cut(grays[t], grays[t + 1], ahead, scale):
                 continue
             back = self._flow.flow(grays[t + 1], grays[t], scale)
-            to_next[t] = complete_flow(ahead, flow_holes[t])
-            to_previous[t + 1] = complete_flow(back, flow_holes[t + 1])
-        return to_next, to_previous
+            camera.to_next[t] = complete_flow(ahead, flow_holes[t])
+            camera.to_previous[t + 1] = complete_flow(back, flow_holes[t + 1])
+            if border is not None:
+                border.to_next[t] = continue_border_flow(ahead, flow_holes[t])
+                border.to_previous[t + 1] = continue_border_flow(back, flow_holes[t + 1])
+        return camera, border
 
     def _from_other_frames(self, window: _Window, t: int, hole: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Colours for the hole pixels of frame ``t`` (``np.nonzero`` order) from the frames that show
@@ -196,14 +222,11 @@ class FlowVideoFiller:
         """
         ring = dilate(hole, self.seam) & ~hole
         traced = hole | ring
-        sightings = (track(t, traced, window.to_previous, window.visible, -1, self.hits, window.scale)
-                     + track(t, traced, window.to_next, window.visible, 1, self.hits, window.scale))
-        colours, missing, _ = average(window.frames, t, sightings)
+        routes = [window.camera] if window.border is None else [window.camera, window.border]
+        colours, missing, spread = _agree([self._views(window, route, t, traced) for route in routes],
+                                          self.agreement)
         in_hole = hole[traced]
         if self.doubt > 0:
-            # Judged on blurred frames: a fine texture seen a fraction of a pixel apart differs a lot
-            # but is fine; different content (something moving) differs even when blurred.
-            _, _, spread = average(window.blurred, t, sightings)
             trust = np.exp(-((spread / self.doubt) ** 2))[:, None]
             smooth = membrane_fill(window.frames[t].astype(np.float32), hole, sweeps=20)[traced]
             colours = np.where(in_hole[:, None], trust * colours + (1 - trust) * smooth, colours)
@@ -216,6 +239,16 @@ class FlowVideoFiller:
             colours[in_hole] += correction[hole]
         return colours[in_hole], missing[in_hole]
 
+    def _views(self, window: _Window, route: _Route, t: int, traced: np.ndarray
+               ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The mean colour of the ``traced`` pixels' views along one route, which pixels no frame shows,
+        and how much the views disagree."""
+        sightings = (track(t, traced, route.to_previous, window.visible, -1, self.hits, window.scale)
+                     + track(t, traced, route.to_next, window.visible, 1, self.hits, window.scale))
+        # Judged on blurred frames: a fine texture seen a fraction of a pixel apart differs a lot but is
+        # fine; different content (something moving) differs even when blurred.
+        return average(window.frames, t, sightings, judge=window.blurred)
+
     def _steady(self, out: list[np.ndarray], window: _Window) -> list[np.ndarray]:
         """Smooth the fills along the flow over time (a forward, then a backward exponential filter), so
         that what is left of the propagation's noise does not flicker."""
@@ -223,7 +256,8 @@ class FlowVideoFiller:
             return out
         # Only hole pixels change: keep their float values, not whole float frames (memory).
         values = {t: out[t][hole].astype(np.float32) for t, hole in enumerate(window.holes) if hole.any()}
-        passes = ((range(1, len(out)), window.to_previous, -1), (range(len(out) - 2, -1, -1), window.to_next, 1))
+        passes = ((range(1, len(out)), window.camera.to_previous, -1),
+                  (range(len(out) - 2, -1, -1), window.camera.to_next, 1))
         for order, flows, step in passes:
             for t in order:
                 hole = window.holes[t]
@@ -236,6 +270,22 @@ class FlowVideoFiller:
         for t, filled in values.items():
             out[t][window.holes[t]] = np.clip(filled + 0.5, 0, 255).astype(np.uint8)
         return out
+
+
+def _agree(views: list[tuple[np.ndarray, np.ndarray, np.ndarray]], agreement: float
+           ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Colours, missing pixels and spreads of several routes' views merged: per pixel, each route weighs
+    by how well its views agree; a route that saw nothing weighs nothing."""
+    if len(views) == 1:
+        return views[0]
+    # The floor splits the weight evenly where every route disagrees badly.
+    weights = np.stack([np.where(missing, 0.0, np.exp(-((spread / agreement) ** 2)) + 1e-3)
+                        for _, missing, spread in views]).astype(np.float32)
+    weights /= np.maximum(weights.sum(axis=0), 1e-6)
+    colours = sum(w[:, None] * np.where(m[:, None], 0, c) for w, (c, m, _) in zip(weights, views, strict=True))
+    spread = sum(w * s for w, (_, _, s) in zip(weights, views, strict=True))
+    missing = np.logical_and.reduce([missing for _, missing, _ in views])
+    return colours.astype(np.float32), missing, spread.astype(np.float32)
 
 
 def _seam_correction(difference: np.ndarray, reference: np.ndarray, hole: np.ndarray) -> np.ndarray:
