@@ -36,6 +36,11 @@ FramesWithHoles = Iterable[tuple[Frame, np.ndarray]]
 Flows = list[np.ndarray | None]
 # Key frames hallucinated per window at most; more are never needed in practice (measured: 1 or 2).
 _MAX_KEY_FRAMES = 8
+# Ways to complete the flow inside a hole. The camera's motion is right for the background; the border's
+# motion carried inside is right where something that moves unlike the camera (a person, a near wall)
+# passes behind the hole. Following both and weighing each by how well its views agree gained 0.23 dB
+# and lowered flicker by 2-20 % on the four 432x240 hole cases.
+ROUTES = {"camera": complete_flow, "border": continue_border_flow}
 # Largest colour difference (mean over RGB) along the hole's border that the seam correction trusts.
 _SEAM_MAX = 16.0
 
@@ -70,8 +75,7 @@ class _Window:
     blurred: np.ndarray  # the same, low-passed: for judging whether views disagree
     holes: list[np.ndarray]
     visible: list[np.ndarray]  # float32 1 where a frame shows the background (or a key frame's fill)
-    camera: _Route  # holes moving with the camera: what the fill is smoothed along
-    border: _Route | None  # holes moving like their borders (None: not followed)
+    routes: list[_Route]  # one per completion in ROUTES order; the first is what fills are smoothed along
     scale: float  # full width / flow grid width
 
 
@@ -102,10 +106,11 @@ class FlowVideoFiller:
     doubt
         Disagreement (grey levels, on blurred frames) at which views are trusted only 37 %, the rest
         going to a smooth fill: something that moves behind the hole cannot be copied.
+    routes
+        How the flow inside the holes is guessed (names in :data:`ROUTES`); hole pixels are followed
+        along each, and the first is also what the fill is smoothed along.
     agreement
-        Hole pixels are followed twice, along the camera's motion and along their border's motion
-        continued inside (see :func:`unseen.inpaint.flow.continue_border_flow`); each route's colour
-        weighs ``exp(-(spread / agreement)**2)``, by how well its views agree (0: the camera's only).
+        Each route's colour weighs ``exp(-(spread / agreement)**2)``, by how well its views agree.
     seam
         Width of the ring around the hole whose colours anchor the seam correction (0: off).
     """
@@ -121,6 +126,7 @@ class FlowVideoFiller:
     flow_margin: int = 3
     smoothing: float = 0.7
     doubt: float = 10.0
+    routes: tuple[str, ...] = ("camera", "border")
     agreement: float = 15.0
     seam: int = 3
     name: str = "flow"
@@ -128,6 +134,9 @@ class FlowVideoFiller:
     def __post_init__(self) -> None:
         self._filler: Filler = get_filler(self.keyframe_filler)
         self._flow = FlowEstimator(self.flow_preset, self.flow_side, self.flow_scale)
+        unknown = [name for name in self.routes if name not in ROUTES]
+        if unknown or not self.routes:
+            raise ValueError(f"routes must name some of {', '.join(ROUTES)}; got {', '.join(self.routes) or 'none'}")
 
     def fill_frames(self, pairs: FramesWithHoles) -> Iterator[Frame]:
         """Fill the hole of every frame; frames come out in order, a window behind the input."""
@@ -190,28 +199,24 @@ class FlowVideoFiller:
         frames = np.stack(images)
         grays = [self._flow.gray(image, hole) for image, hole in zip(images, holes, strict=True)]
         scale = images[0].shape[1] / grays[0].shape[1]
-        camera, border = self._flows(grays, holes, scale)
         return _Window(frames, np.stack([_low_pass(f) for f in frames]), holes,
-                       [(~hole).astype(np.float32) for hole in holes], camera, border, scale)
+                       [(~hole).astype(np.float32) for hole in holes], self._flows(grays, holes, scale), scale)
 
-    def _flows(self, grays: list[np.ndarray], holes: list[np.ndarray], scale: float
-               ) -> tuple[_Route, _Route | None]:
-        """Flows to the next and to the previous frame, completed both ways; None across scene cuts."""
+    def _flows(self, grays: list[np.ndarray], holes: list[np.ndarray], scale: float) -> list[_Route]:
+        """Flows to the next and to the previous frame, completed each route's way; None across scene cuts."""
         # DIS spreads the motion of a hole's border a few pixels inwards and out: widen what is redone.
         flow_holes = [working_hole(dilate(h, self.flow_margin), grays[0].shape) for h in holes]
-        camera = _Route([None] * len(grays), [None] * len(grays))
-        border = _Route([None] * len(grays), [None] * len(grays)) if self.agreement > 0 else None
+        routes = [_Route([None] * len(grays), [None] * len(grays)) for _ in self.routes]
+        completions = [ROUTES[name] for name in self.routes]
         for t in range(len(grays) - 1):
             ahead = self._flow.flow(grays[t], grays[t + 1], scale)
             if is_scene_cut(grays[t], grays[t + 1], ahead, scale):
                 continue
             back = self._flow.flow(grays[t + 1], grays[t], scale)
-            camera.to_next[t] = complete_flow(ahead, flow_holes[t])
-            camera.to_previous[t + 1] = complete_flow(back, flow_holes[t + 1])
-            if border is not None:
-                border.to_next[t] = continue_border_flow(ahead, flow_holes[t])
-                border.to_previous[t + 1] = continue_border_flow(back, flow_holes[t + 1])
-        return camera, border
+            for route, complete in zip(routes, completions, strict=True):
+                route.to_next[t] = complete(ahead, flow_holes[t])
+                route.to_previous[t + 1] = complete(back, flow_holes[t + 1])
+        return routes
 
     def _from_other_frames(self, window: _Window, t: int, hole: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Colours for the hole pixels of frame ``t`` (``np.nonzero`` order) from the frames that show
@@ -222,8 +227,7 @@ class FlowVideoFiller:
         """
         ring = dilate(hole, self.seam) & ~hole
         traced = hole | ring
-        routes = [window.camera] if window.border is None else [window.camera, window.border]
-        colours, missing, spread = _agree([self._views(window, route, t, traced) for route in routes],
+        colours, missing, spread = _agree([self._views(window, route, t, traced) for route in window.routes],
                                           self.agreement)
         in_hole = hole[traced]
         if self.doubt > 0:
@@ -256,8 +260,8 @@ class FlowVideoFiller:
             return out
         # Only hole pixels change: keep their float values, not whole float frames (memory).
         values = {t: out[t][hole].astype(np.float32) for t, hole in enumerate(window.holes) if hole.any()}
-        passes = ((range(1, len(out)), window.camera.to_previous, -1),
-                  (range(len(out) - 2, -1, -1), window.camera.to_next, 1))
+        passes = ((range(1, len(out)), window.routes[0].to_previous, -1),
+                  (range(len(out) - 2, -1, -1), window.routes[0].to_next, 1))
         for order, flows, step in passes:
             for t in order:
                 hole = window.holes[t]
