@@ -100,7 +100,9 @@ class FlowVideoFiller:
         finest scale (None: the preset's). ``medium`` rather than ``fast``: on a plain pan over a brick
         wall ``fast`` is 0.13 px/frame short, which misplaces the joints carried along many frames.
     flow_margin
-        Pixels around each hole whose flow is redone too (DIS drags the hole's motion over its border).
+        Pixels around each hole whose flow is redone too: DIS drags the hole's motion (or the still
+        fill's lack of it) over its border, by ~15 % of the motion 3-6 px out. 8 rather than 3: +0.07 dB
+        and 1-3 % less flicker on the hole cases.
     smoothing
         Weight of the flow-warped neighbour in the temporal smoothing of the fill (0: off).
     doubt
@@ -123,7 +125,7 @@ class FlowVideoFiller:
     flow_preset: str = "medium"
     flow_side: int = 480
     flow_scale: int | None = None
-    flow_margin: int = 3
+    flow_margin: int = 8
     smoothing: float = 0.7
     doubt: float = 10.0
     routes: tuple[str, ...] = ("camera", "border")
