@@ -75,8 +75,11 @@ class _Window:
     blurred: np.ndarray  # the same, low-passed: for judging whether views disagree
     holes: list[np.ndarray]
     visible: list[np.ndarray]  # float32 1 where a frame shows the background (or a key frame's fill)
-    routes: list[_Route]  # one per completion in ROUTES order; the first is what fills are smoothed along
+    routes: list[_Route]  # one per name in FlowVideoFiller.routes
     scale: float  # full width / flow grid width
+    # Per frame, each route's share (routes x hole pixels) in the colours it propagated: the fill is
+    # smoothed along the flow it came from.
+    shares: dict[int, np.ndarray] = dataclasses.field(default_factory=dict)
 
 
 @dataclasses.dataclass
@@ -110,7 +113,7 @@ class FlowVideoFiller:
         going to a smooth fill: something that moves behind the hole cannot be copied.
     routes
         How the flow inside the holes is guessed (names in :data:`ROUTES`); hole pixels are followed
-        along each, and the first is also what the fill is smoothed along.
+        along each; the fill is smoothed along the route its colour came from.
     agreement
         Each route's colour weighs ``exp(-(spread / agreement)**2)``, by how well its views agree.
     seam
@@ -178,7 +181,8 @@ class FlowVideoFiller:
         for _ in range(_MAX_KEY_FRAMES):
             unseen = {}
             for t, hole in todo.items():
-                colours, missing = self._from_other_frames(window, t, hole)
+                colours, missing, shares = self._from_other_frames(window, t, hole)
+                window.shares.setdefault(t, shares)
                 ys, xs = np.nonzero(hole)
                 out[t][ys[~missing], xs[~missing]] = np.clip(colours[~missing] + 0.5, 0, 255).astype(np.uint8)
                 unseen[t] = np.zeros_like(hole)
@@ -220,17 +224,18 @@ class FlowVideoFiller:
                 route.to_previous[t + 1] = complete(back, flow_holes[t + 1])
         return routes
 
-    def _from_other_frames(self, window: _Window, t: int, hole: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def _from_other_frames(self, window: _Window, t: int, hole: np.ndarray
+                           ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Colours for the hole pixels of frame ``t`` (``np.nonzero`` order) from the frames that show
-        them, and which pixels no frame shows.
+        them, which pixels no frame shows, and each route's share in each colour (routes x pixels).
 
         A thin ring around the hole is traced too: how its propagated colours differ from its real ones
         (exposure changes, drift) is spread smoothly over the hole and corrected, so no seam shows.
         """
         ring = dilate(hole, self.seam) & ~hole
         traced = hole | ring
-        colours, missing, spread = _agree([self._views(window, route, t, traced) for route in window.routes],
-                                          self.agreement)
+        colours, missing, spread, shares = _agree([self._views(window, route, t, traced)
+                                                   for route in window.routes], self.agreement)
         in_hole = hole[traced]
         if self.doubt > 0:
             trust = np.exp(-((spread / self.doubt) ** 2))[:, None]
@@ -243,7 +248,7 @@ class FlowVideoFiller:
             reference = ring & ~_scatter(missing, traced) & (np.abs(difference).mean(axis=2) < _SEAM_MAX)
             correction = _seam_correction(difference, reference, hole)
             colours[in_hole] += correction[hole]
-        return colours[in_hole], missing[in_hole]
+        return colours[in_hole], missing[in_hole], shares[:, in_hole]
 
     def _views(self, window: _Window, route: _Route, t: int, traced: np.ndarray
                ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -262,28 +267,47 @@ class FlowVideoFiller:
             return out
         # Only hole pixels change: keep their float values, not whole float frames (memory).
         values = {t: out[t][hole].astype(np.float32) for t, hole in enumerate(window.holes) if hole.any()}
-        passes = ((range(1, len(out)), window.routes[0].to_previous, -1),
-                  (range(len(out) - 2, -1, -1), window.routes[0].to_next, 1))
-        for order, flows, step in passes:
+        for order, step in ((range(1, len(out)), -1), (range(len(out) - 2, -1, -1), 1)):
             for t in order:
                 hole = window.holes[t]
-                if t in values and flows[t] is not None:
+                flow = _smoothing_flow(window, t, step)
+                if t in values and flow is not None:
                     neighbour = out[t + step].astype(np.float32)
                     if t + step in values:
                         neighbour[window.holes[t + step]] = values[t + step]
-                    warped = warp(neighbour, full_size(flows[t], hole.shape[::-1]))[hole]
+                    warped = warp(neighbour, flow)[hole]
                     values[t] = (1 - self.smoothing) * values[t] + self.smoothing * warped
         for t, filled in values.items():
             out[t][window.holes[t]] = np.clip(filled + 0.5, 0, 255).astype(np.uint8)
         return out
 
 
+def _smoothing_flow(window: _Window, t: int, step: int) -> np.ndarray | None:
+    """Full-size flow from frame ``t`` to ``t + step`` (±1) that its fill is smoothed along: inside the
+    hole, the routes' flows mixed by their shares in the colours."""
+    flows = [route.to_next[t] if step > 0 else route.to_previous[t] for route in window.routes]
+    if flows[0] is None:
+        return None
+    hole = window.holes[t]
+    size = hole.shape[::-1]
+    first = full_size(flows[0], size)
+    mixed = first.copy()
+    for flow, share in zip(flows[1:], window.shares.get(t, [])[1:], strict=False):
+        weight = np.zeros(hole.shape, np.float32)
+        weight[hole] = share
+        # Softened, so that neighbouring pixels taken from different routes do not tear apart.
+        weight = cv2.GaussianBlur(weight, (0, 0), 2.0)
+        mixed += weight[..., None] * (full_size(flow, size) - first)
+    return mixed
+
+
 def _agree(views: list[tuple[np.ndarray, np.ndarray, np.ndarray]], agreement: float
-           ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Colours, missing pixels and spreads of several routes' views merged: per pixel, each route weighs
-    by how well its views agree; a route that saw nothing weighs nothing."""
+           ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Colours, missing pixels and spreads of several routes' views merged, and each route's share in
+    each colour (routes x pixels): per pixel, each route weighs by how well its views agree; a route
+    that saw nothing weighs nothing."""
     if len(views) == 1:
-        return views[0]
+        return (*views[0], np.ones((1, len(views[0][1])), np.float32))
     # The floor splits the weight evenly where every route disagrees badly.
     weights = np.stack([np.where(missing, 0.0, np.exp(-((spread / agreement) ** 2)) + 1e-3)
                         for _, missing, spread in views]).astype(np.float32)
@@ -291,7 +315,7 @@ def _agree(views: list[tuple[np.ndarray, np.ndarray, np.ndarray]], agreement: fl
     colours = sum(w[:, None] * np.where(m[:, None], 0, c) for w, (c, m, _) in zip(weights, views, strict=True))
     spread = sum(w * s for w, (_, _, s) in zip(weights, views, strict=True))
     missing = np.logical_and.reduce([missing for _, missing, _ in views])
-    return colours.astype(np.float32), missing, spread.astype(np.float32)
+    return colours.astype(np.float32), missing, spread.astype(np.float32), weights
 
 
 def _seam_correction(difference: np.ndarray, reference: np.ndarray, hole: np.ndarray) -> np.ndarray:
