@@ -117,9 +117,9 @@ def complete_flow(flow: np.ndarray, hole: np.ndarray, margin: int = 16) -> np.nd
         return flow
     away = cv2.dilate(hole.astype(np.uint8), np.ones((2 * margin + 1, 2 * margin + 1), np.uint8)) == 0
     matrix = camera_motion(flow, away, max_points=1000)
-    out = flow.copy()
     if matrix is None:
         return continue_border_flow(flow, hole, margin)
+    out = flow.copy()
     ys, xs = np.nonzero(hole)
     points = np.stack([xs, ys], axis=-1).astype(np.float32).reshape(-1, 1, 2)
     out[ys, xs] = cv2.perspectiveTransform(points, matrix).reshape(-1, 2) - points.reshape(-1, 2)

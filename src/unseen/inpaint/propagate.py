@@ -127,15 +127,13 @@ def average(fields: Sequence[np.ndarray | None], t: int, sightings: list[Sightin
     """
     sequences = [fields] if judge is None else [fields, judge]
     count = len(sightings[0].frame)
-    total = squares = judged = None
+    total, judged, squares = (np.zeros((count, next(f for f in seq if f is not None).shape[-1]), np.float32)
+                              for seq in (fields, sequences[-1], sequences[-1]))
     weight = np.zeros((count, 1), np.float32)
     for seen in sightings:
         values, ok = sample(sequences, seen)
         w = np.where(ok, 1.0 / (1.0 + np.abs(seen.frame - t)), 0.0).astype(np.float32)[:, None]
         colour, judged_value = values[0], values[-1]
-        if total is None:
-            total, judged, squares = (np.zeros_like(colour), np.zeros_like(judged_value),
-                                      np.zeros_like(judged_value))
         total += colour * w
         judged += judged_value * w
         squares += judged_value * judged_value * w

@@ -270,8 +270,8 @@ class FlowVideoFiller:
         for order, step in ((range(1, len(out)), -1), (range(len(out) - 2, -1, -1), 1)):
             for t in order:
                 hole = window.holes[t]
-                flow = _smoothing_flow(window, t, step)
-                if t in values and flow is not None:
+                flow = _smoothing_flow(window, t, step) if t in values else None
+                if flow is not None:
                     neighbour = out[t + step].astype(np.float32)
                     if t + step in values:
                         neighbour[window.holes[t + step]] = values[t + step]
@@ -312,7 +312,7 @@ def _agree(views: list[tuple[np.ndarray, np.ndarray, np.ndarray]], agreement: fl
     weights = np.stack([np.where(missing, 0.0, np.exp(-((spread / agreement) ** 2)) + 1e-3)
                         for _, missing, spread in views]).astype(np.float32)
     weights /= np.maximum(weights.sum(axis=0), 1e-6)
-    colours = sum(w[:, None] * np.where(m[:, None], 0, c) for w, (c, m, _) in zip(weights, views, strict=True))
+    colours = sum(w[:, None] * c for w, (c, _, _) in zip(weights, views, strict=True))  # missing weighs 0
     spread = sum(w * s for w, (_, _, s) in zip(weights, views, strict=True))
     missing = np.logical_and.reduce([missing for _, missing, _ in views])
     return colours.astype(np.float32), missing, spread.astype(np.float32), weights
