@@ -249,7 +249,7 @@ class FlowVideoFiller:
             trust = np.exp(-((spread / self.doubt) ** 2))
             if self.motion_doubt > 0:
                 trust *= np.exp(-((_route_gap(window, t, traced) / self.motion_doubt) ** 2))
-            smooth = _doubt_fill(window.frames[t], hole, traced, colours)
+            smooth = _doubt_fill(window.frames[t], hole, traced, colours, missing)
             colours = np.where(in_hole[:, None], trust[:, None] * colours + (1 - trust[:, None]) * smooth, colours)
         if self.seam > 0:
             difference = window.frames[t].astype(np.float32) - _scatter(colours, traced)
@@ -325,15 +325,23 @@ def _route_gap(window: _Window, t: int, traced: np.ndarray) -> np.ndarray:
     return gap
 
 
-def _doubt_fill(frame: np.ndarray, hole: np.ndarray, traced: np.ndarray, colours: np.ndarray) -> np.ndarray:
+def _doubt_fill(frame: np.ndarray, hole: np.ndarray, traced: np.ndarray, colours: np.ndarray,
+                missing: np.ndarray) -> np.ndarray:
     """What doubtful views give way to, at the ``traced`` pixels: the membrane fill near the hole's
-    border, where it is a good guess, and deeper inside a blur of the propagated colours themselves,
-    which keeps their local mean but not their misplaced detail (the membrane drifts far from it there).
-    Measured on 12 hole cases: +0.13 dB and less flicker than the membrane alone."""
+    border, where it is a good guess, and deeper inside a blur of the propagated colours themselves
+    (``missing`` ones left out), which keeps their local mean but not their misplaced detail; the
+    membrane drifts far from it there. With ``motion_doubt``, measured on 12 hole cases: +0.13 dB and
+    less flicker than the membrane alone."""
     image = frame.astype(np.float32)
     membrane = membrane_fill(image, hole, sweeps=20)[traced]
     image[traced] = colours
-    blurred = cv2.GaussianBlur(image, (0, 0), _DOUBT_BLUR)[traced]
+    known = np.ones(hole.shape, np.float32)
+    known[traced] = ~missing
+    image *= known[..., None]
+    # Normalised: what no frame showed (no colour yet) must not darken its neighbours' blur.
+    weight = cv2.GaussianBlur(known, (0, 0), _DOUBT_BLUR)[traced][:, None]
+    blurred = cv2.GaussianBlur(image, (0, 0), _DOUBT_BLUR)[traced] / np.maximum(weight, 1e-3)
+    blurred = np.where(weight > 1e-3, blurred, membrane)
     depth = cv2.distanceTransform(hole.astype(np.uint8), cv2.DIST_L2, 3)[traced]
     deep = (1 - np.exp(-depth / _DOUBT_DEPTH))[:, None]
     return deep * blurred + (1 - deep) * membrane
