@@ -109,6 +109,38 @@ def test_something_moving_behind_the_hole_is_followed_along_its_own_motion() -> 
     assert telea > 1.5 * both, (telea, both)
 
 
+def churning_clip(frames: int = 20, size: tuple[int, int] = (160, 96), seed: int = 0):
+    """A still camera; a disc-shaped hole crosses a patch whose content changes unpredictably every frame
+    (blobs, like water or smoke), set in still ground: frames, holes, true frames. No other frame shows
+    what is behind the hole now."""
+    width, height = size
+    ground = texture(height, width, seed=5)
+    rng = np.random.default_rng(seed)
+    truth, images, holes = [], [], []
+    for t in range(frames):
+        frame = ground.copy()
+        blobs = rng.integers(60, 200, (6, 10, 3)).astype(np.uint8)
+        frame[18:78, 30:130] = cv2.resize(blobs, (100, 60), interpolation=cv2.INTER_CUBIC)
+        hole = np.zeros((height, width), np.uint8)
+        cv2.circle(hole, (40 + 4 * t, height // 2), 16, 1, -1)
+        image = frame.copy()
+        image[hole > 0] = (255, 0, 0)
+        truth.append(frame)
+        images.append(image)
+        holes.append(hole > 0)
+    return images, holes, truth
+
+
+def test_content_that_changes_unpredictably_is_not_copied_from_other_frames() -> None:
+    images, holes, truth = churning_clip()
+    doubting = hole_error(run(FlowVideoFiller(), images, holes), truth, holes)
+    trusting = hole_error(run(FlowVideoFiller(doubt=0), images, holes), truth, holes)
+    # Measured: 26.1 with doubt (views that disagree give way to a smooth fill and are smoothed less
+    # along the flow), 29.9 without. Telea, which only looks at the current frame, gets 21.9 here:
+    # such content is still a weak spot.
+    assert doubting < 0.93 * trusting, (doubting, trusting)
+
+
 def test_unknown_route_is_refused() -> None:
     with pytest.raises(ValueError, match="camera, border"):
         FlowVideoFiller(routes=("sideways",))
