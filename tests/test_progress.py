@@ -1,0 +1,29 @@
+"""The progress bar: silent for quick jobs, alive while a slow job has not produced its first frame."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+
+import pytest
+
+from unseen.progress import progress
+
+
+def frames_after(seconds: float, count: int = 3) -> Iterator[int]:
+    """``count`` items, the first one only after ``seconds`` (as the video engine's first window)."""
+    time.sleep(seconds)
+    yield from range(count)
+
+
+def test_a_slow_first_frame_still_shows_the_bar_counting_time(capsys: pytest.CaptureFixture[str]) -> None:
+    assert list(progress(frames_after(2.5), 3, "remove", enabled=True)) == [0, 1, 2]
+    drawn = capsys.readouterr().err.replace("\r", "\n")
+    # Redrawn each second while nothing arrives: the elapsed time moves although the count does not.
+    assert "0/3 [00:01<?" in drawn and "0/3 [00:02<?" in drawn, drawn
+
+
+def test_quick_work_and_disabled_bars_print_nothing(capsys: pytest.CaptureFixture[str]) -> None:
+    assert list(progress(frames_after(0.0), 3, "remove", enabled=True)) == [0, 1, 2]
+    assert list(progress(frames_after(0.0), 3, "remove", enabled=False)) == [0, 1, 2]
+    assert capsys.readouterr().err.strip() == ""
