@@ -20,22 +20,26 @@ def texture(height: int, width: int, seed: int = 0) -> np.ndarray:
     return cv2.GaussianBlur(cv2.resize(small, (width, height), interpolation=cv2.INTER_CUBIC), (0, 0), 2.0)
 
 
+def with_disc_holes(truth: list[np.ndarray], centres: list[tuple[int, int]], radius: int):
+    """The true frames with a red disc blanked at each centre: frames, disc masks, true frames."""
+    images, holes = [], []
+    for frame, centre in zip(truth, centres, strict=True):
+        hole = np.zeros(frame.shape[:2], np.uint8)
+        cv2.circle(hole, centre, radius, 1, -1)
+        image = frame.copy()
+        image[hole > 0] = (255, 0, 0)
+        images.append(image)
+        holes.append(hole > 0)
+    return images, holes, truth
+
+
 def panning_clip(frames: int = 24, pan: int = 3, size: tuple[int, int] = (160, 96), radius: int = 16,
                  speed: int = 4):
     """A camera panning over a texture while a red disc crosses it: frames, disc masks, true frames."""
     width, height = size
     world = texture(height, width + pan * frames + 8)
-    truth, images, holes = [], [], []
-    for t in range(frames):
-        background = world[:, pan * t:pan * t + width].copy()
-        hole = np.zeros((height, width), np.uint8)
-        cv2.circle(hole, (30 + speed * t, height // 2), radius, 1, -1)
-        image = background.copy()
-        image[hole > 0] = (255, 0, 0)
-        truth.append(background)
-        images.append(image)
-        holes.append(hole > 0)
-    return images, holes, truth
+    truth = [world[:, pan * t:pan * t + width].copy() for t in range(frames)]
+    return with_disc_holes(truth, [(30 + speed * t, height // 2) for t in range(frames)], radius)
 
 
 def hole_error(out: list[np.ndarray], truth: list[np.ndarray], holes: list[np.ndarray]) -> float:
@@ -116,19 +120,13 @@ def churning_clip(frames: int = 20, size: tuple[int, int] = (160, 96), seed: int
     width, height = size
     ground = texture(height, width, seed=5)
     rng = np.random.default_rng(seed)
-    truth, images, holes = [], [], []
-    for t in range(frames):
+    truth = []
+    for _ in range(frames):
         frame = ground.copy()
         blobs = rng.integers(60, 200, (6, 10, 3)).astype(np.uint8)
         frame[18:78, 30:130] = cv2.resize(blobs, (100, 60), interpolation=cv2.INTER_CUBIC)
-        hole = np.zeros((height, width), np.uint8)
-        cv2.circle(hole, (40 + 4 * t, height // 2), 16, 1, -1)
-        image = frame.copy()
-        image[hole > 0] = (255, 0, 0)
         truth.append(frame)
-        images.append(image)
-        holes.append(hole > 0)
-    return images, holes, truth
+    return with_disc_holes(truth, [(40 + 4 * t, height // 2) for t in range(frames)], 16)
 
 
 def test_content_that_changes_unpredictably_is_not_copied_from_other_frames() -> None:
