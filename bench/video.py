@@ -504,12 +504,12 @@ def main() -> None:
           f"unseen {unseen.__version__}, shared data {shared_dir()})\n", flush=True)
     cases, speeds, memory = [], [], []
     if not args.skip_quality:
-        referee_specs, held_out_specs = case_specs(args.cases)
-        cases = quality(load_score_holes(), referee_specs, methods, args.out)
+        referee, (referee_specs, held_out_specs) = load_score_holes(), case_specs(args.cases)
+        cases = quality(referee, referee_specs, methods, args.out)
         print("## Quality on the hole cases (`dilate_px=0`: the holes are already dilated)\n", flush=True)
         print(quality_table(cases, methods) + "\n", flush=True)
         if held_out_specs and not args.skip_held_out:
-            held_out = quality(load_score_holes(), held_out_specs, methods, args.out)
+            held_out = quality(referee, held_out_specs, methods, args.out)
             print("## Quality on the held-out pairings (`bench/holes`; not counted in the targets)\n", flush=True)
             print(quality_table(held_out, methods) + "\n", flush=True)
     if not args.skip_speed:

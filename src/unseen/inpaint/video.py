@@ -286,7 +286,7 @@ class FlowVideoFiller:
             return out
         # Only hole pixels change: keep their float values, not whole float frames (memory).
         values = {t: out[t][hole].astype(np.float32) for t, hole in enumerate(window.holes) if hole.any()}
-        weights = {t: self._smoothing_weight(window, t, len(v)) for t, v in values.items()}
+        weights = {t: self._smoothing_weight(window.trust[t]) for t in values}
         for order, step in ((range(1, len(out)), -1), (range(len(out) - 2, -1, -1), 1)):
             for t in order:
                 hole = window.holes[t]
@@ -302,11 +302,10 @@ class FlowVideoFiller:
         return out
 
 
-    def _smoothing_weight(self, window: _Window, t: int, count: int) -> np.ndarray:
-        """Per hole pixel of frame ``t`` (count x 1): ``smoothing`` where views are trusted, down to
+    def _smoothing_weight(self, trust: np.ndarray) -> np.ndarray:
+        """Per hole pixel (N x 1, from its trust): ``smoothing`` where views are trusted, down to
         ``doubt_smoothing`` where they are not. Measured (0.5 rather than 0.7): +0.07 dB over the twelve
         432x240 hole cases of bench/video.py, and less flicker on 8 of its 13 cases."""
-        trust = window.trust.get(t, np.ones(count, np.float32))
         return (self.doubt_smoothing + (self.smoothing - self.doubt_smoothing) * trust)[:, None]
 
 
