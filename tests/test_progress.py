@@ -7,7 +7,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from unseen.progress import progress
+from unseen.progress import progress, report_ahead
 
 
 def frames_after(seconds: float, count: int = 3) -> Iterator[int]:
@@ -27,3 +27,22 @@ def test_quick_work_and_disabled_bars_print_nothing(capsys: pytest.CaptureFixtur
     assert list(progress(frames_after(0.0), 3, "remove", enabled=True)) == [0, 1, 2]
     assert list(progress(frames_after(0.0), 3, "remove", enabled=False)) == [0, 1, 2]
     assert capsys.readouterr().err.strip() == ""
+
+
+def batch_reporting_ahead(count: int = 3) -> Iterator[int]:
+    """A batch of ``count`` items that takes 2.5 s and says how far it is, as the video engine's windows."""
+    time.sleep(1.2)
+    report_ahead(1.6)  # whole items only are shown
+    time.sleep(1.3)
+    report_ahead(count)
+    yield from range(count)
+
+
+def test_work_inside_a_batch_moves_the_bar_before_the_batch_comes_out(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    assert list(progress(batch_reporting_ahead(), 3, "remove", enabled=True)) == [0, 1, 2]
+    drawn = capsys.readouterr().err.replace("\r", "\n")
+    assert "1/3 [00:02" in drawn, drawn
+    assert "4/3" not in drawn  # items reported ahead are not counted again when they come out
+    report_ahead(2)  # no bar: nothing happens
+    assert capsys.readouterr().err == ""

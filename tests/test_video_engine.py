@@ -59,6 +59,15 @@ def test_panning_background_is_recovered_from_other_frames() -> None:
     assert telea > 4 * ours  # measured: 35
 
 
+def test_a_window_reports_its_work_frame_by_frame() -> None:
+    # What moves the progress bar while a window (tens of seconds on a large video) is being filled.
+    images, holes, _ = panning_clip(frames=12)
+    shares: list[float] = []
+    FlowVideoFiller().fill_window(images, holes, on_progress=shares.append)
+    assert shares == sorted(shares) and shares[0] < 0.1 and shares[-1] == 1.0
+    assert len(shares) >= 2 * len(images)  # each frame's flow, then each frame's propagation
+
+
 def test_outside_the_hole_nothing_changes() -> None:
     images, holes, _ = panning_clip(frames=8)
     for image, out, hole in zip(images, run(FlowVideoFiller(), images, holes), holes, strict=True):

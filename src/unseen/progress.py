@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextvars
+import math
 import threading
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import TypeVar
 
 from tqdm import tqdm
@@ -14,26 +16,60 @@ T = TypeVar("T")
 # of frames is filled (tens of seconds on a large video), and a bar that does not move looks hung.
 _TICK = 1.0
 
+# What work inside a batch of items reports to (the bar being shown, if any).
+_ahead: contextvars.ContextVar[Callable[[float], None] | None] = contextvars.ContextVar("ahead", default=None)
+
 
 def progress(items: Iterable[T], total: int | None, desc: str, enabled: bool) -> Iterator[T]:
     """Iterate over ``items`` with a bar (rate and ETA) when ``enabled``; silent otherwise.
 
     The bar appears after a second and its elapsed time keeps counting between items, however long they
-    take to come.
+    take to come. Work that makes items in batches (the video engine's windows) moves it within a batch
+    through :func:`report_ahead`.
     """
     if not enabled:
         yield from items
         return
-    bar = tqdm(items, total=total, desc=desc, unit="frame", delay=1.0, dynamic_ncols=True, leave=False)
+    bar = tqdm(total=total, desc=desc, unit="frame", delay=1.0, dynamic_ncols=True, leave=False)
+    done = 0
+    # Whole items shown: items out, or more while a batch reports its work ahead of them.
+    shown = 0
+
+    def show(count: float) -> None:
+        nonlocal shown
+        count = min(math.floor(count), total) if total is not None else math.floor(count)
+        if count > shown:
+            bar.update(count - shown)
+            shown = count
+
+    def ahead(items_worth: float) -> None:
+        show(done + items_worth)
+
     stop = threading.Event()
     ticker = threading.Thread(target=_tick, args=(bar, stop), daemon=True)
     ticker.start()
+    token = _ahead.set(ahead)
     try:
-        yield from bar
+        for item in items:
+            done += 1
+            show(done)
+            yield item
     finally:
+        try:
+            _ahead.reset(token)
+        except ValueError:  # closed from another context (abandoned, then collected)
+            _ahead.set(None)
         stop.set()
         ticker.join()
         bar.close()
+
+
+def report_ahead(items_worth: float) -> None:
+    """Say that work towards the next items is ``items_worth`` of them done, so that the bar moves before
+    a batch of items comes out. Does nothing when no bar is shown."""
+    ahead = _ahead.get()
+    if ahead is not None:
+        ahead(items_worth)
 
 
 def _tick(bar: tqdm, stop: threading.Event) -> None:
