@@ -10,11 +10,16 @@ STAMP := $(VENV)/.installed
 
 setup: $(STAMP)
 
+# albumentations pulls opencv-python-headless, which shares the cv2 folder with the contrib build: installed
+# after it, it hides cv2.xphoto's inpainting. The last two steps put the contrib build back on top, and check.
 $(STAMP): pyproject.toml Makefile
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet $(TORCH)
 	$(BIN)/pip install --quiet -e ".[dev]"
+	$(BIN)/pip install --quiet --force-reinstall --no-deps "opencv-contrib-python-headless==$$($(BIN)/python -c \
+		'import importlib.metadata as m; print(m.version("opencv-contrib-python-headless"))')"
+	$(BIN)/python -c "import cv2; cv2.xphoto.INPAINT_FSR_FAST"
 	touch $(STAMP)
 
 demo: setup

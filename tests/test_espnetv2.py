@@ -10,15 +10,9 @@ import pytest
 import torch
 
 from unseen.errors import InputError
-from unseen.segment.espnetv2 import (
-    CITYSCAPES_CLASSES,
-    PASCAL_CLASSES,
-    ESPNetv2Segmenter,
-    clean_state_dict,
-    load_espnetv2,
-    predict_labels,
-    predict_probs,
-)
+from unseen.nets.espnetv2 import ESPNetv2Segmenter, clean_state_dict, load_espnetv2
+from unseen.segment.classes import CITYSCAPES_CLASSES, PASCAL_CLASSES
+from unseen.segment.espnetv2 import predict_labels, predict_probs
 
 from conftest import shared_path
 

@@ -6,6 +6,10 @@
 >>> unseen.remove("clip.mp4", "clean.mp4", target="car")               # doctest: +SKIP
 >>> unseen.segment("clip.mp4", "overlay.mp4", classes=["person", "car"], render="overlay")  # doctest: +SKIP
 >>> unseen.replace_background("call.mp4", "white.mp4", background="white")  # doctest: +SKIP
+>>> unseen.train_segmenter("camvid/", "runs/street", init="espnetv2-city", time_limit=10)  # doctest: +SKIP
+>>> unseen.evaluate_segmenter("camvid/", "runs/street", split="test")  # doctest: +SKIP
+
+Training, evaluation and export import PyTorch and the training stack only when called.
 """
 
 from __future__ import annotations
@@ -267,3 +271,42 @@ def _grown(pairs: FramesWithMasks, dilate_px: int, nothing: str) -> FramesWithMa
         yield frame, grown
     if not anything:
         warn(f"{nothing}: nothing to remove, frames passed through unchanged")
+
+
+def train_segmenter(data: str | os.PathLike | None, run: str | os.PathLike, *, resume: bool = False,
+                    **settings) -> dict[str, float]:
+    """Train a segmenter on labelled images into the run folder ``run``; return its best validation scores.
+
+    ``run/best.pt`` is then a model like the shipped ones (``model="run/best.pt"`` in :func:`segment`,
+    :func:`remove` and :func:`replace_background`). Settings: what to train (``arch``, ``init``, ``classes``,
+    ``coco_categories``, ``size``, ``loss``, ``class_weights``, ``augment``, ``network``) and how (``epochs``,
+    ``time_limit`` in minutes, ``batch``, ``lr``, ``schedule``, ``patience``, ``workers``, ``device``,
+    ``seed``, ``show_progress``); see :func:`unseen.train.segmenter.train_segmenter`.
+    """
+    from unseen.train.segmenter import train_segmenter as train
+
+    return train(data, run, resume=resume, **settings)
+
+
+def evaluate_segmenter(data: str | os.PathLike, model: str, *, split: str = "val", classes: list[str] | None = None,
+                       device: str = "cpu", show_progress: bool = False) -> dict:
+    """IoU and Dice per class and their means of ``model`` (a name, run folder, ``.pt`` or ``.onnx``) on a
+    split of labelled ``data``; see :func:`unseen.train.evaluate.evaluate_segmenter`."""
+    from unseen.train.evaluate import evaluate_segmenter as evaluate
+
+    return evaluate(data, model, split=split, classes=classes, device=device, show_progress=show_progress)
+
+
+def evaluate_removal(case: str | os.PathLike, result: str | os.PathLike) -> dict[str, float]:
+    """PSNR, hole PSNR, SSIM, detail and flicker of a removal ``result`` against the truth in ``case``;
+    see :func:`unseen.inpaint.quality.score_removal`."""
+    from unseen.inpaint.quality import score_removal
+
+    return score_removal(case, result)
+
+
+def export_model(checkpoint: str | os.PathLike, output: str | os.PathLike) -> Path:
+    """Write a trained segmenter as ONNX (any input size) with its JSON description beside it."""
+    from unseen.train.export import export_onnx
+
+    return export_onnx(checkpoint, output)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 import warnings
 
@@ -74,6 +75,10 @@ def _build_parser() -> argparse.ArgumentParser:
     remove.add_argument("-q", "--quiet", action="store_true", help="no progress bar or warnings")
     _add_segment(commands)
     _add_background(commands)
+
+    _add_train(commands)
+    _add_evaluate(commands)
+    _add_export(commands)
 
     models = commands.add_parser(
         "models", help="list, locate or download the published model weights",
@@ -154,6 +159,185 @@ def _add_background(commands) -> None:
                                  "or a video or folder of frames (looped) (default: white)")
 
 
+def _add_train(commands) -> None:
+    train = commands.add_parser("train", help="train your own segmenter on labelled images",
+                                description="Train networks on your data; the result is a run folder whose "
+                                            "best.pt works as --model in segment, remove and background.")
+    tasks = train.add_subparsers(dest="task", required=True, metavar="TASK", parser_class=_Parser)
+    segmenter = tasks.add_parser(
+        "segmenter", help="per-pixel classes (people, cars, your own objects)",
+        description="Train a segmenter on labelled images. DATA is a folder with images/ and masks/ (binary "
+                    "masks, index PNGs, R=G=B index masks, or colour masks described by classes.json; "
+                    "splits/train.txt and val.txt if present, else a seeded split), a COCO instances JSON "
+                    "with its images, or frame folders of videos with a masks/ folder beside the frames. "
+                    "RUN gets best.pt, last.pt, metrics.csv and curves.png. Ctrl-C keeps last.pt: "
+                    "--resume RUN goes on exactly where it stopped.",
+        epilog="examples:\n"
+               "  unseen train segmenter camvid/ -o runs/street --init espnetv2-city --time-limit 10\n"
+               "  unseen train segmenter people/ -o runs/person --classes person --size 320\n"
+               "  unseen train segmenter desk/ -o runs/desk --arch unet --init none --loss bce-dice:1,0.3\n"
+               "  unseen train segmenter coco/ -o runs/coco --coco-categories person --arch unet-vgg16\n"
+               "  unseen train segmenter --resume runs/street --time-limit 20\n"
+               "  torchrun --nproc_per_node 4 -m unseen train segmenter data/ -o runs/big --device cuda\n"
+               "then:\n  unseen segment clip.mp4 --model runs/street/best.pt --classes car -o cars.mp4\n"
+               "  unseen export runs/street/best.pt -o street.onnx",
+        formatter_class=_Formatter)
+    segmenter.add_argument("data", nargs="?", metavar="DATA", help="labelled images (optional with --resume)")
+    segmenter.add_argument("-o", "--output", metavar="RUN", help="the run folder to create")
+    segmenter.add_argument("--resume", metavar="RUN", help="continue the interrupted run in RUN")
+    what = segmenter.add_argument_group("what to train")
+    what.add_argument("--arch", metavar="NAME",
+                      help="network: espnetv2 (default), deeplabv3plus (seed 003), unet (seed 004), "
+                           "unet-vgg16 (seed 002) or fcn (seed 001)")
+    what.add_argument("--init", metavar="MODEL|RUN",
+                      help="starting weights: a published model (espnetv2-city, espnetv2-pascal, "
+                           "espnetv2-pascal-s1), a run folder or .pt, or none (default: espnetv2-pascal for "
+                           "espnetv2 and deeplabv3plus, none otherwise); classes it knows keep their weights")
+    what.add_argument("--classes", metavar="A,B", help="train on these classes only (others become background); "
+                                                         "for binary masks, the object's name")
+    what.add_argument("--coco-categories", metavar="A,B", help="with COCO data: the categories to read")
+    what.add_argument("--size", type=int, metavar="PX", help="longer side of the network's input (default: 384)")
+    what.add_argument("--loss", metavar="NAME", help="ce, focal, bce, dice, jaccard, bce-dice, ce-dice; a sum "
+                                                     "takes weights: bce-dice:1,0.3 (default: ce-dice)")
+    what.add_argument("--class-weights", metavar="W,W,...", help="one loss weight per class, in class order")
+    what.add_argument("--network", metavar="JSON", help="architecture options, e.g. '{\"width\": 0.5}' for unet or "
+                                                        "'{\"encoder\": \"vgg16\"}' for deeplabv3plus")
+    what.add_argument("--augment", choices=("none", "default", "heavy"),
+                      help="augmentation (default: default; heavy adds large rotations and strong shadows)")
+    how = segmenter.add_argument_group("how to train")
+    how.add_argument("--epochs", type=int, metavar="N", help="passes over the data (default: until "
+                                                             "--time-limit or early stopping)")
+    how.add_argument("--time-limit", type=float, metavar="MINUTES", help="stop in time, keeping the best model")
+    how.add_argument("--batch", type=int, metavar="N", help="images per step (default: 8)")
+    how.add_argument("--lr", type=float, metavar="X", help="AdamW learning rate (default: 0.001)")
+    how.add_argument("--schedule", choices=("plateau", "cosine"),
+                     help="learning rate: halve on a plateau (default), or cosine decay over the run")
+    how.add_argument("--patience", type=int, metavar="N", help="stop after N epochs without a better "
+                                                               "validation score (default: 10; 0: never)")
+    how.add_argument("--workers", type=int, metavar="N", help="data-loading processes (default: 0)")
+    how.add_argument("--device", metavar="cpu|cuda[:N]", help="where to train (default: cpu)")
+    how.add_argument("--seed", type=int, metavar="N", help="random seed (default: 0)")
+    segmenter.add_argument("-q", "--quiet", action="store_true", help="no progress bar or epoch lines")
+
+
+def _add_evaluate(commands) -> None:
+    evaluate = commands.add_parser("evaluate", help="measure a segmenter or a removal against the truth")
+    kinds = evaluate.add_subparsers(dest="kind", required=True, metavar="KIND", parser_class=_Parser)
+    segmenter = kinds.add_parser(
+        "segmenter", help="IoU and Dice per class on labelled images",
+        description="Score a segmenter (a shipped model, a run folder, a .pt or an .onnx) on a labelled "
+                    "dataset (the formats `unseen train segmenter` reads), at full resolution. Its classes are "
+                    "matched to the data's by name or synonym (pedestrian = person, ...).",
+        epilog="example:\n  unseen evaluate segmenter camvid/ --model runs/street --split test",
+        formatter_class=_Formatter)
+    segmenter.add_argument("data", metavar="DATA", help="labelled images")
+    segmenter.add_argument("--model", required=True, metavar="MODEL", help="model name, run folder, .pt or .onnx")
+    segmenter.add_argument("--split", default="val", choices=("val", "test", "train", "all"),
+                           help="which part of the data (default: val)")
+    segmenter.add_argument("--classes", metavar="A,B", help="score these classes only (others: background)")
+    segmenter.add_argument("--device", default="cpu", metavar="cpu|cuda[:N]", help="where the model runs")
+    segmenter.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    segmenter.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    removal = kinds.add_parser(
+        "removal", help="PSNR, SSIM, detail and flicker of a removal with known truth",
+        description="Score a removal against the truth: CASE holds gt/ (true frames) and masks/ (the holes), "
+                    "and case.json for a video case (flicker); RESULT is the filled frames folder or video. "
+                    "detail is the sharpness inside the hole relative to the truth's (1 = as sharp).",
+        epilog="example:\n  unseen remove case/input --mask case/masks -o filled/ && "
+               "unseen evaluate removal case filled/",
+        formatter_class=_Formatter)
+    removal.add_argument("case", metavar="CASE", help="folder with gt/ and masks/")
+    removal.add_argument("result", metavar="RESULT", help="filled frames (folder) or video")
+    removal.add_argument("--json", action="store_true", help="print JSON instead of a table")
+
+
+def _add_export(commands) -> None:
+    export = commands.add_parser(
+        "export", help="write a trained segmenter as ONNX",
+        description="Export a trained checkpoint (RUN or RUN/best.pt) as an ONNX file that takes any image "
+                    "size, with a JSON file beside it describing classes and input; the pair works as "
+                    "--model FILE.onnx here and in any ONNX runtime. The export is checked against PyTorch.",
+        epilog="example:\n  unseen export runs/street/best.pt -o street.onnx", formatter_class=_Formatter)
+    export.add_argument("checkpoint", metavar="CHECKPOINT", help="run folder or .pt file")
+    export.add_argument("-o", "--output", required=True, metavar="FILE.onnx", help="where to write it")
+
+
+def _train(args: argparse.Namespace) -> None:
+    if args.resume and args.output and args.output != args.resume:
+        raise InputError("--resume RUN continues RUN in place; leave -o out")
+    run = args.resume or args.output
+    if run is None:
+        raise InputError("say where the run goes with -o RUN (or continue one with --resume RUN)")
+    settings = {name: getattr(args, name) for name in (
+        "arch", "init", "size", "loss", "augment", "epochs", "time_limit", "batch", "lr", "schedule", "patience",
+        "workers", "device", "seed")}
+    settings.update(classes=_split(args.classes), coco_categories=_split(args.coco_categories),
+                    class_weights=_numbers(args.class_weights, "--class-weights"), network=_json(args.network))
+    if args.quiet:
+        settings["show_progress"] = False
+    best = api.train_segmenter(args.data, run, resume=bool(args.resume), **settings)
+    if not args.quiet:
+        print(f"unseen: best mean IoU {best.get('miou', float('nan')):.4f} (epoch {best.get('epoch', 0):g}); "
+              f"use it with --model {run}/best.pt", file=sys.stderr)
+
+
+def _evaluate(args: argparse.Namespace) -> None:
+    if args.kind == "segmenter":
+        scores = api.evaluate_segmenter(args.data, args.model, split=args.split, classes=_split(args.classes),
+                                        device=args.device, show_progress=not args.quiet)
+    else:
+        scores = api.evaluate_removal(args.case, args.result)
+    if args.json:
+        print(json.dumps(scores, indent=2, allow_nan=True))
+    else:
+        print(format_scores(scores))
+
+
+def format_scores(scores: dict) -> str:
+    """A readable table: the means first, then one row per class (IoU, Dice) where there are classes."""
+    per_class = sorted({key.split("/", 1)[1] for key in scores if key.startswith("iou/")},
+                       key=lambda name: list(scores).index(f"iou/{name}"))
+    lines = [f"{key:18} {_cell(value)}" for key, value in scores.items() if "/" not in key]
+    if per_class:
+        lines += ["", f"{'class':18} {'IoU':>8} {'Dice':>8}"]
+        lines += [f"{name:18} {_cell(scores[f'iou/{name}']):>8} {_cell(scores[f'dice/{name}']):>8}"
+                  for name in per_class]
+    return "\n".join(lines)
+
+
+def _cell(value) -> str:
+    if isinstance(value, float):
+        return f"{value:.4f}"
+    if isinstance(value, list):
+        return ", ".join(map(str, value)) or "-"
+    return str(value)
+
+
+def _split(text: str | None) -> list[str] | None:
+    return [part.strip() for part in text.split(",") if part.strip()] if text else None
+
+
+def _numbers(text: str | None, option: str) -> list[float] | None:
+    if text is None:
+        return None
+    try:
+        return [float(part) for part in text.split(",")]
+    except ValueError:
+        raise InputError(f"{option}: expected numbers separated by commas, got {text!r}") from None
+
+
+def _json(text: str | None) -> dict | None:
+    if text is None:
+        return None
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as error:
+        raise InputError(f"--network: not valid JSON ({error.msg}): {text}") from None
+    if not isinstance(value, dict):
+        raise InputError(f"--network: expected a JSON object of options, got {text}")
+    return value
+
+
 def _models(action: str, name: str | None) -> None:
     if action == "list":
         for info in zoo.list_models():
@@ -195,6 +379,12 @@ def main(argv: list[str] | None = None) -> int:
         try:
             if args.command == "models":
                 _models(args.action, getattr(args, "name", None))
+            elif args.command == "train":
+                _train(args)
+            elif args.command == "evaluate":
+                _evaluate(args)
+            elif args.command == "export":
+                print(api.export_model(args.checkpoint, args.output))
             else:
                 result = _run(args)
                 if not args.quiet:
@@ -203,7 +393,10 @@ def main(argv: list[str] | None = None) -> int:
             print(f"unseen: error: {error}", file=sys.stderr)
             return EXIT_BAD_INPUT
         except KeyboardInterrupt:
-            print("unseen: interrupted; no output written", file=sys.stderr)
+            if args.command == "train":
+                print(f"unseen: interrupted; continue with --resume {args.resume or args.output}", file=sys.stderr)
+            else:
+                print("unseen: interrupted; no output written", file=sys.stderr)
             return 130
     return 0
 

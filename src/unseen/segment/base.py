@@ -107,7 +107,8 @@ def list_segmenters() -> dict[str, str]:
 
 
 def get_segmenter(name: str, device: str = "cpu") -> Segmenter:
-    """A segmenter by registry name, or from a model file path (``.onnx``, ``.tflite``; ``.pth`` for ESPNetv2).
+    """A segmenter by registry name, or from a model file path (``.onnx``, ``.tflite``; ``.pth`` for ESPNetv2;
+    ``.pt`` or a run folder for a model trained with ``unseen train segmenter``).
 
     ``device`` (``cpu``, ``cuda``, ``cuda:1``) is where PyTorch models run; the LiteRT and ONNX models run
     on the CPU and say so when asked for another device.
@@ -133,8 +134,13 @@ def get_segmenter(name: str, device: str = "cpu") -> Segmenter:
         from unseen.segment.espnetv2 import ESPNetv2
 
         return ESPNetv2(name, device=device)
+    if path.suffix.lower() == ".pt" or (path / "best.pt").is_file():
+        from unseen.segment.trained import TrainedSegmenter
+
+        return TrainedSegmenter(name, device=device)
     known = ", ".join(sorted(_FACTORIES))
-    raise InputError(f"unknown model {name!r}; choose one of {known}, or give a .onnx or .tflite file")
+    raise InputError(f"unknown model {name!r}; choose one of {known}, a run folder or .pt of `unseen train`, "
+                     "or a .onnx or .tflite file")
 
 
 def cpu_only(segmenter: Segmenter, device: str) -> Segmenter:

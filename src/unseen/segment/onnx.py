@@ -7,7 +7,11 @@ A user's model is described by a JSON sidecar: for ``model.onnx`` either ``model
     Output channel names, in order. A single name means a one-probability model, reported as
     ``("background", NAME)``. Default: ``class0``, ``class1``, ...
 ``size``
-    ``[width, height]`` the model takes. Default: read from the graph's input shape when static.
+    ``[width, height]`` the model takes. Default: read from the graph's input shape when static. For a
+    graph whose height and width are free, one number: the longer side, the aspect ratio kept.
+``multiple``
+    With a longer-side ``size``: both sides are rounded to a multiple of this (the network's stride,
+    e.g. 32). Default: 1.
 ``layout``
     ``"nchw"`` or ``"nhwc"``. Default: whichever axis of the input shape has 3 channels.
 ``scale``, ``mean``, ``std``
@@ -48,8 +52,10 @@ class OnnxConfig:
     ----------
     classes : tuple of str or None
         Output channel names; one name for a single-probability model.
-    size : tuple of int or None
-        Input (width, height).
+    size : tuple of int, int or None
+        Input (width, height), or the longer side for a graph of free size.
+    multiple : int
+        With a longer-side size, both sides are rounded to a multiple of this.
     layout : str or None
         ``"nchw"`` or ``"nhwc"``.
     mean, std : tuple of float
@@ -61,12 +67,13 @@ class OnnxConfig:
     """
 
     classes: tuple[str, ...] | None = None
-    size: tuple[int, int] | None = None
+    size: tuple[int, int] | int | None = None
     layout: str | None = None
     mean: tuple[float, ...] = (0.0, 0.0, 0.0)
     std: tuple[float, ...] = (1.0, 1.0, 1.0)
     scale: float = 1 / 255
     output: str | None = None
+    multiple: int = 1
 
 
 # Prisma-Net (anilsathyan7/Portrait-Segmentation): [N,3,256,256] RGB/255 in, [N,1,256,256] sigmoid out.
@@ -91,11 +98,22 @@ def _classes(value: Any, source: str) -> tuple[str, ...]:
     return names
 
 
-def _size(value: Any, source: str) -> tuple[int, int]:
-    ok = isinstance(value, list | tuple) and len(value) == 2
-    if not ok or not all(isinstance(n, int) and not isinstance(n, bool) and n > 0 for n in value):
-        raise _bad(source, "size", "[width, height] in positive whole pixels", value)
+def _whole(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value > 0
+
+
+def _size(value: Any, source: str) -> tuple[int, int] | int:
+    if _whole(value):
+        return int(value)
+    if not (isinstance(value, list | tuple) and len(value) == 2 and all(_whole(n) for n in value)):
+        raise _bad(source, "size", "[width, height] or a longer side, in positive whole pixels", value)
     return int(value[0]), int(value[1])
+
+
+def _multiple(value: Any, source: str) -> int:
+    if not _whole(value):
+        raise _bad(source, "multiple", "a positive whole number of pixels", value)
+    return int(value)
 
 
 def _per_channel(value: Any, source: str, key: str, nonzero: bool = False) -> tuple[float, ...]:
@@ -138,6 +156,7 @@ def parse_config(data: dict, source: str) -> OnnxConfig:
         "std": lambda v: _per_channel(v, source, "std", nonzero=True),
         "scale": lambda v: _scale(v, source),
         "output": lambda v: _choice(v, source, "output", OUTPUTS),
+        "multiple": lambda v: _multiple(v, source),
     }
     return OnnxConfig(**{key: parsers[key](value) for key, value in data.items() if value is not None})
 
@@ -203,10 +222,17 @@ def _input_layout(shape: list, config: OnnxConfig, path: Path) -> str:
     return "nchw" if first else "nhwc"
 
 
-def _input_size(shape: list, layout: str, config: OnnxConfig, path: Path) -> tuple[int, int]:
-    """The input (width, height): the graph's static one, else the configured one; they must agree."""
+def _input_size(shape: list, layout: str, config: OnnxConfig, path: Path) -> tuple[int, int] | int:
+    """The input (width, height): the graph's static one, else the configured one; they must agree.
+
+    A longer side (an int) is for graphs of free size only.
+    """
     height, width = shape[2:4] if layout == "nchw" else shape[1:3]
     static = (width, height) if isinstance(width, int) and isinstance(height, int) else None
+    if isinstance(config.size, int):
+        if static is not None:
+            raise InputError(f"{path}: the graph's input is fixed at {shape}; \"size\" cannot be a longer side")
+        return config.size
     if config.size is not None and static is not None and config.size != static:
         raise InputError(f"{path}: size {list(config.size)} disagrees with the graph's input {shape}")
     if config.size is None and static is None:
@@ -223,8 +249,8 @@ class OnnxSegmenter:
         The registry name or path it was loaded from.
     classes : tuple of str
         Output channel names; ``("background", NAME)`` for a single-probability model.
-    size : tuple of int
-        The input (width, height).
+    size : tuple of int or int
+        The input (width, height), or the longer side (graphs of free size; aspect ratio kept).
     config : OnnxConfig
         The settings in use, with size and layout filled in.
     """
@@ -239,7 +265,7 @@ class OnnxSegmenter:
         self._mean, self._std = np.asarray(config.mean, np.float32), np.asarray(config.std, np.float32)
         self._output_name = session.get_outputs()[0].name
         # One run on grey learns the output's shape, so a mismatch is reported at load, not on the first frame.
-        shape = self._run(np.full((self.size[1], self.size[0], 3), 128, np.uint8)).shape
+        shape = self._run(np.full((64, 64, 3), 128, np.uint8)).shape
         self._channel_axis = self._find_channel_axis(shape)
         self.classes = self._class_names(1 if self._channel_axis is None else shape[self._channel_axis])
 
@@ -271,12 +297,20 @@ class OnnxSegmenter:
         return (BACKGROUND, names[0]) if channels == 1 else names
 
     def _prepare(self, rgb: np.ndarray) -> np.ndarray:
-        width, height = self.size
+        width, height = self._input_shape(rgb)
         x = stretch(check_rgb(rgb), width, height).astype(np.float32) * np.float32(self.config.scale)
         x = (x - self._mean) / self._std
         if self.config.layout == "nchw":
             x = x.transpose(2, 0, 1)
         return np.ascontiguousarray(x[None], dtype=self._dtype)
+
+    def _input_shape(self, rgb: np.ndarray) -> tuple[int, int]:
+        """(width, height) the network sees for this frame."""
+        if not isinstance(self.size, int):
+            return self.size
+        height, width = rgb.shape[:2]
+        factor, step = self.size / max(width, height), self.config.multiple
+        return (max(step, round(width * factor / step) * step), max(step, round(height * factor / step) * step))
 
     def _run(self, rgb: np.ndarray) -> np.ndarray:
         return self._session.run([self._output_name], {self._input_name: self._prepare(rgb)})[0]

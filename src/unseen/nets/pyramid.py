@@ -92,18 +92,51 @@ class EfficientPyramidPool(nn.Module):
         h, w = x.shape[-2:]
         views = []
         for scale, stage in zip(self.scales, self.stages, strict=True):
-            size = (max(math.ceil(h * scale), MIN_PYRAMID_SIDE), max(math.ceil(w * scale), MIN_PYRAMID_SIDE))
+            size = (_pyramid_side(h, scale), _pyramid_side(w, scale))
             if scale > 1.0:
                 view = F.interpolate(x, size, mode="bilinear", align_corners=True)
-                view = F.adaptive_avg_pool2d(stage(view), (h, w))
+                view = _adaptive_avg_pool(stage(view), (h, w))
             elif scale < 1.0:
-                view = stage(F.adaptive_avg_pool2d(x, size))
+                view = stage(_adaptive_avg_pool(x, size))
                 view = F.interpolate(view, (h, w), mode="bilinear", align_corners=True)
             else:
                 view = stage(x)
             views.append(view)
         out = self.merge_layer(torch.cat(views, 1))
         return out if self.last else self.br(out)
+
+
+# While tracing (ONNX export) sides are 0-d tensors: the two helpers below then compute with tensor
+# operations, so that the exported graph follows the input size instead of freezing the traced one.
+
+def _pyramid_side(side: int | torch.Tensor, scale: float) -> int | torch.Tensor:
+    """A pyramid level's side: ``side * scale`` rounded up, at least :data:`MIN_PYRAMID_SIDE`."""
+    if isinstance(side, torch.Tensor):
+        # In double precision, as Python computes it (float32 would round 0.1 * 10 up to 2).
+        return torch.ceil(side.double() * scale).clamp(min=MIN_PYRAMID_SIDE).long()
+    return max(math.ceil(side * scale), MIN_PYRAMID_SIDE)
+
+
+def _adaptive_avg_pool(x: torch.Tensor, size: tuple) -> torch.Tensor:
+    """``F.adaptive_avg_pool2d``, or while tracing the same averages as two matrix products.
+
+    ONNX has no adaptive pooling to a size known only at run time; output cell ``i`` of a side of ``n``
+    averages input cells ``floor(i * n / m)`` to ``ceil((i + 1) * n / m)``, which a 0/1 matrix,
+    normalised by row, expresses exactly.
+    """
+    if not torch.jit.is_tracing():
+        return F.adaptive_avg_pool2d(x, size)
+    h, w = x.shape[-2:]
+    return _pool_matrix(h, size[0], x) @ x @ _pool_matrix(w, size[1], x).transpose(0, 1)
+
+
+def _pool_matrix(n_in: torch.Tensor, n_out: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
+    """n_out x n_in averaging matrix of adaptive average pooling along one side, on ``like``'s device."""
+    i = torch.arange(n_out, device=like.device).unsqueeze(1)
+    j = torch.arange(n_in, device=like.device).unsqueeze(0)
+    inside = (j >= i * n_in // n_out) & (j < ((i + 1) * n_in + n_out - 1) // n_out)
+    weights = inside.to(like.dtype)
+    return weights / weights.sum(1, keepdim=True)
 
 
 class GatedProjection(nn.Module):

@@ -1,0 +1,1 @@
+"""Training the segmenters on the user's own data: datasets, augmentation, the training loop."""

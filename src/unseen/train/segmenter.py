@@ -1,0 +1,201 @@
+"""The segmenter task: the shared loop (:mod:`unseen.train.loop`) with a network, labelled images and a loss.
+
+:func:`train_segmenter` is what ``unseen train segmenter`` calls. The result is a run folder whose
+``best.pt`` is a model like any other (``--model RUN/best.pt`` in ``segment``, ``remove --target`` and
+``background``), because the checkpoint carries the architecture, the class names, the input size and
+the normalisation.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+from torch.utils.data import DataLoader, Dataset
+
+from unseen.errors import InputError, warn
+from unseen.nets import build_network
+from unseen.nets.espnetv2 import IMAGENET_MEAN, IMAGENET_STD
+from unseen.nets.transfer import load_init_state, transfer_weights
+from unseen.train.augment import eval_transform, train_transform
+from unseen.train.checkpoint import LAST, load_checkpoint
+from unseen.train.data import SegmentationData, SegmentationDataset, open_segmentation_data
+from unseen.train.loop import Trainer, TrainOptions
+from unseen.train.losses import get_loss
+from unseen.train.metrics import ConfusionMatrix
+
+DEFAULT_ARCH = "espnetv2"
+DEFAULT_SIZE = 384
+DEFAULT_LOSS = "ce-dice"
+# Transfer learning is what makes training on a CPU worth it: these architectures start from the
+# published PASCAL ESPNetv2 unless told otherwise (``init="none"`` trains from scratch).
+DEFAULT_INIT = {"espnetv2": "espnetv2-pascal", "deeplabv3plus": "espnetv2-pascal"}
+NO_INIT = "none"
+
+
+@dataclass
+class SegmenterSpec:
+    """What to train: data, network, start and objective (how long and how fast is :class:`TrainOptions`).
+
+    Attributes
+    ----------
+    data : str
+        A labelled dataset (see :func:`unseen.train.data.open_segmentation_data`).
+    arch : str
+        A network from :func:`unseen.nets.list_architectures`.
+    init : str or None
+        Starting weights: a published model name (``espnetv2-city``, ``espnetv2-pascal``...), a run
+        folder or checkpoint, ``none``; None: :data:`DEFAULT_INIT` for the architecture.
+    classes : list of str or None
+        Train on these classes of the data only (the rest becomes background).
+    coco_categories : list of str or None
+        With COCO data: the categories to read.
+    size : int
+        Longer side of the network's input, in training (crops) and in use.
+    loss : str
+        A loss from :func:`unseen.train.losses.get_loss` (``bce-dice:1,0.3`` weights a sum).
+    class_weights : list of float or None
+        Per-class weights of the loss (CE, focal, BCE, Dice, Jaccard).
+    augment : str
+        ``none``, ``default`` or ``heavy`` (see :func:`unseen.train.augment.train_transform`).
+    network : dict
+        More architecture options (``encoder``, ``width``...).
+    """
+
+    data: str
+    arch: str = DEFAULT_ARCH
+    init: str | None = None
+    classes: list[str] | None = None
+    coco_categories: list[str] | None = None
+    size: int = DEFAULT_SIZE
+    loss: str = DEFAULT_LOSS
+    class_weights: list[float] | None = None
+    augment: str = "default"
+    val_ratio: float = 0.15
+    network: dict[str, Any] = field(default_factory=dict)
+
+
+class SampleSeeded(Dataset):
+    """Training samples fetched as ``(index, seed)``: the augmentation draws from that seed alone."""
+
+    def __init__(self, dataset: SegmentationDataset) -> None:
+        self.dataset = dataset
+
+    def __len__(self) -> int:
+        return len(self.dataset)
+
+    def __getitem__(self, item: tuple[int, int]) -> tuple[torch.Tensor, torch.Tensor]:
+        index, seed = item
+        self.dataset.transform.set_random_seed(seed)
+        return self.dataset[index]
+
+
+class SegmenterTrainer(Trainer):
+    """Per-pixel classification: cross-entropy-family losses, IoU/Dice validation, best by mean IoU."""
+
+    task = "segmenter"
+    score_key = "miou"
+
+    def __init__(self, run: str | os.PathLike, spec: SegmenterSpec, options: TrainOptions,
+                 resume: bool = False) -> None:
+        super().__init__(run, options, resume)
+        self.spec = spec
+        self.data: SegmentationData = open_segmentation_data(
+            spec.data, classes=spec.classes, coco_categories=spec.coco_categories, val_ratio=spec.val_ratio,
+            seed=options.seed)
+        self.data.check()
+        if spec.class_weights is not None and len(spec.class_weights) != len(self.data.classes):
+            raise InputError(f"{len(spec.class_weights)} class weights for {len(self.data.classes)} classes "
+                             f"({', '.join(self.data.classes)})")
+        self.loss = get_loss(spec.loss, self.data.ignore_index, spec.class_weights)
+
+    def build_model(self) -> nn.Module:
+        network = build_network(self.spec.arch, len(self.data.classes), **self.spec.network)
+        self.network_config = network.config
+        init = self.spec.init if self.spec.init is not None else DEFAULT_INIT.get(self.spec.arch, NO_INIT)
+        if init != NO_INIT and not self.resume:
+            state, source_classes, _ = load_init_state(init)
+            report = transfer_weights(network, state, source_classes, self.data.classes)
+            if self.options.show_progress and self.rank == 0:
+                print(f"unseen: started from {init}: {report}", flush=True)
+        return network
+
+    def build_datasets(self) -> tuple[Dataset, Dataset]:
+        train = SegmentationDataset(self.data.train, train_transform(self.spec.size, self.spec.augment))
+        val = SegmentationDataset(self.data.val, eval_transform(self.spec.size))
+        return SampleSeeded(train), val
+
+    def compute_loss(self, model: nn.Module, batch: Any) -> torch.Tensor:
+        images, labels = batch
+        return self.loss(model(images), labels)
+
+    def validate(self, model: nn.Module, loader: DataLoader) -> dict[str, float]:
+        matrix = ConfusionMatrix(len(self.data.classes), self.data.ignore_index)
+        total = 0.0
+        for images, labels in loader:
+            images, labels = images.to(self.device), labels.to(self.device)
+            logits = model(images)
+            total += float(self.loss(logits, labels))
+            matrix.update(logits.argmax(1), labels)
+        return {"loss": total / max(1, len(loader)), **matrix.summary(self.data.classes)}
+
+    def model_card(self) -> dict[str, Any]:
+        return {"task": self.task, "network": self.network_config, "classes": list(self.data.classes),
+                "size": self.spec.size, "mean": list(IMAGENET_MEAN), "std": list(IMAGENET_STD),
+                "spec": asdict(self.spec)}
+
+
+def train_segmenter(data: str | os.PathLike | None, run: str | os.PathLike, *, resume: bool = False,
+                    **settings: Any) -> dict[str, float]:
+    """Train a segmenter into the run folder ``run``; return the best validation scores.
+
+    Parameters
+    ----------
+    data
+        The labelled data (images/ + masks/ folder, COCO, frame folders); may be None with ``resume``.
+    run
+        The run folder: ``best.pt``, ``last.pt``, ``metrics.csv``, ``curves.png`` go there.
+    resume
+        Continue the interrupted run in ``run`` exactly where it stopped, with its own data and
+        settings; only settings given here (e.g. a new ``time_limit`` or more ``epochs``) change.
+    **settings
+        What to train, :class:`SegmenterSpec` fields (``arch``, ``init``, ``classes``, ``size``, ``loss``...),
+        and how, :class:`TrainOptions` fields (``epochs``, ``time_limit``, ``batch``, ``lr``, ``device``...).
+        None means "the default" (or, when resuming, "as before").
+    """
+    spec_names = {f.name for f in fields(SegmenterSpec)}
+    option_names = {f.name for f in fields(TrainOptions)}
+    unknown = sorted(set(settings) - spec_names - option_names)
+    if unknown:
+        raise TypeError(f"train_segmenter() got unknown settings: {', '.join(unknown)}")
+    given = {k: v for k, v in settings.items() if v is not None}
+    spec = {k: v for k, v in given.items() if k in spec_names}
+    options = {k: v for k, v in given.items() if k in option_names}
+    if resume:
+        saved = load_checkpoint(run, LAST)
+        if "trainer" not in saved or saved.get("task") != SegmenterTrainer.task:
+            raise InputError(f"{Path(run) / LAST} is not a resumable segmenter run")
+        spec = {**saved["spec"], **spec}
+        options = {**saved["trainer"]["options"], **options}
+        if data is not None and str(data) != saved["spec"]["data"]:
+            warn(f"resuming on {data} instead of {saved['spec']['data']}")
+    elif data is None:
+        raise InputError("give the training data (a folder of images/ and masks/, COCO, or frame folders)")
+    else:
+        _refuse_used_run(Path(run))
+    if data is not None:
+        spec["data"] = str(data)
+    trainer = SegmenterTrainer(run, SegmenterSpec(**spec), TrainOptions(**options), resume=resume)
+    return trainer.fit()
+
+
+def _refuse_used_run(run: Path) -> None:
+    if (run / LAST).exists():
+        raise InputError(f"{run} already holds a training run; continue it with --resume {run}, or choose "
+                         "another output folder")
+    if run.exists() and not run.is_dir():
+        raise InputError(f"{run} is a file; the run output must be a folder")

@@ -1,0 +1,214 @@
+"""`unseen train segmenter` end to end on generated data: it learns, resumes exactly, stops in time,
+exports to ONNX, and its model works wherever a shipped one does."""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+import torch
+
+import unseen
+from unseen.cli import main
+from unseen.nets import list_architectures
+from unseen.train.checkpoint import load_checkpoint
+from unseen.train.loop import TrainOptions
+from unseen.train.segmenter import SegmenterSpec, SegmenterTrainer
+
+SIZE = 64
+TINY = {"unet": {"encoder_options": {"width": 0.125, "depth": 4}}, "fcn": {"encoder_options": {"width": 0.125}},
+        "unet-vgg16": {"encoder_options": {"width": 0.0625}}, "deeplabv3plus": {"encoder": "plain"},
+        "espnetv2": {"scale": 1.0}}
+
+
+@pytest.fixture(scope="module", autouse=True)
+def one_thread():
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+def disc_image(rng: np.random.Generator, size: int = SIZE) -> tuple[np.ndarray, np.ndarray]:
+    """Noise with a bright disc somewhere (the object) and a dark square (a distractor)."""
+    rgb = rng.integers(40, 120, (size, size, 3), dtype=np.uint8)
+    mask = np.zeros((size, size), np.uint8)
+    cx, cy = (int(v) for v in rng.integers(size // 4, 3 * size // 4, 2))
+    r = int(rng.integers(size // 10, size // 5))
+    cv2.circle(mask, (cx, cy), r, 255, -1)
+    rgb[mask > 0] = rng.integers(200, 255, 3)
+    x, y = (int(v) for v in rng.integers(0, size - 12, 2))
+    rgb[y:y + 10, x:x + 10][mask[y:y + 10, x:x + 10] == 0] = 10
+    return rgb, mask
+
+
+@pytest.fixture(scope="module")
+def discs(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """images/ + masks/ (binary) with a splits/ folder: 24 to train on, 8 to validate."""
+    root = tmp_path_factory.mktemp("discs")
+    (root / "images").mkdir()
+    (root / "masks").mkdir()
+    (root / "splits").mkdir()
+    rng = np.random.default_rng(0)
+    for i in range(32):
+        rgb, mask = disc_image(rng)
+        cv2.imwrite(str(root / "images" / f"{i:03d}.png"), cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR))
+        cv2.imwrite(str(root / "masks" / f"{i:03d}.png"), mask)
+    (root / "splits" / "train.txt").write_text("\n".join(f"{i:03d}" for i in range(24)))
+    (root / "splits" / "val.txt").write_text("\n".join(f"{i:03d}" for i in range(24, 32)))
+    return root
+
+
+def trainer(data: Path, run: Path, arch: str = "unet", resume: bool = False, **options) -> SegmenterTrainer:
+    spec = SegmenterSpec(str(data), arch=arch, init="none", classes=["disc"], size=SIZE, network=TINY[arch],
+                         augment="none")
+    settings = {"batch": 4, "lr": 3e-3, "show_progress": False, "patience": 0, **options}
+    return SegmenterTrainer(run, spec, TrainOptions(**settings), resume=resume)
+
+
+def rows(run: Path) -> list[dict[str, str]]:
+    with (run / "metrics.csv").open() as file:
+        return list(csv.DictReader(file))
+
+
+@pytest.mark.parametrize("arch", list(TINY))
+def test_every_architecture_learns_the_disc(arch: str, discs: Path, tmp_path: Path) -> None:
+    best = trainer(discs, tmp_path / arch, arch, epochs=8).fit()
+    log = rows(tmp_path / arch)
+    assert float(log[-1]["train_loss"]) < 0.7 * float(log[0]["train_loss"])
+    assert best["iou/disc"] > 0.5, best
+    assert best["miou"] > float(log[0]["val_miou"]) or float(log[0]["val_miou"]) > 0.8
+
+
+def test_run_folder_holds_usable_checkpoints_logs_and_curves(discs: Path, tmp_path: Path) -> None:
+    run = tmp_path / "run"
+    trainer(discs, run, epochs=3).fit()
+    assert {p.name for p in run.iterdir()} >= {"best.pt", "last.pt", "metrics.csv", "curves.png"}
+    card = load_checkpoint(run / "best.pt")
+    assert card["classes"] == ["background", "disc"] and card["size"] == SIZE
+    assert "trainer" not in card                  # best.pt is the model alone
+    assert "trainer" in load_checkpoint(run / "last.pt")
+    assert [r["epoch"] for r in rows(run)] == ["1.0", "2.0", "3.0"]
+    assert cv2.imread(str(run / "curves.png")).shape[1] > 400
+
+
+def weights(run: Path, name: str = "last.pt") -> dict[str, torch.Tensor]:
+    return load_checkpoint(run / name)["model"]
+
+
+def assert_same_weights(a: dict[str, torch.Tensor], b: dict[str, torch.Tensor]) -> None:
+    assert a.keys() == b.keys()
+    for key in a:
+        assert torch.equal(a[key], b[key]), key
+
+
+@pytest.mark.parametrize("workers", [0, 2])
+def test_resume_continues_bit_for_bit(discs: Path, tmp_path: Path, workers: int) -> None:
+    trainer(discs, tmp_path / "whole", epochs=3, workers=workers).fit()
+    trainer(discs, tmp_path / "parts", epochs=1, workers=workers).fit()
+    trainer(discs, tmp_path / "parts", epochs=3, workers=workers, resume=True).fit()
+    assert_same_weights(weights(tmp_path / "whole"), weights(tmp_path / "parts"))
+
+
+def test_a_stop_inside_an_epoch_resumes_from_that_batch(discs: Path, tmp_path: Path) -> None:
+    trainer(discs, tmp_path / "whole", epochs=2).fit()
+    cut = trainer(discs, tmp_path / "cut", epochs=2)
+    steps = iter(range(1000))
+    cut.stop_requested = lambda: next(steps) >= 3  # after the 4th of 6 batches of epoch 1
+    cut.fit()
+    assert float(rows(tmp_path / "cut")[-1]["epoch"]) == pytest.approx(4 / 6, abs=1e-3)
+    trainer(discs, tmp_path / "cut", epochs=2, resume=True).fit()
+    assert_same_weights(weights(tmp_path / "whole"), weights(tmp_path / "cut"))
+
+
+def test_time_limit_stops_and_keeps_the_best(discs: Path, tmp_path: Path) -> None:
+    best = trainer(discs, tmp_path / "run", time_limit=0.02).fit()  # 1.2 s: an epoch or two at most
+    assert (tmp_path / "run" / "best.pt").exists()
+    assert best["epoch"] < 50
+
+
+def test_cli_trains_evaluates_exports_and_the_model_segments(discs: Path, tmp_path: Path,
+                                                              capsys: pytest.CaptureFixture) -> None:
+    run = tmp_path / "run"
+    network = json.dumps(TINY["unet"])
+    assert main(["train", "segmenter", str(discs), "-o", str(run), "--arch", "unet", "--init", "none", "--size",
+                 str(SIZE), "--epochs", "6", "--batch", "4", "--lr", "3e-3", "--classes", "disc", "--augment",
+                 "none", "--network", network, "-q"]) == 0
+    assert main(["evaluate", "segmenter", str(discs), "--model", str(run), "--json", "-q"]) == 0
+    scores = json.loads(capsys.readouterr().out)
+    assert scores["iou/disc"] > 0.5 and scores["images"] == 8
+    assert main(["export", str(run / "best.pt"), "-o", str(tmp_path / "disc.onnx")]) == 0
+    assert json.loads((tmp_path / "disc.json").read_text())["classes"] == ["background", "disc"]
+
+    rgb, truth = disc_image(np.random.default_rng(99), 96)  # another size than in training
+    unseen.media.image.write_image(tmp_path / "photo.png", rgb)
+    masks = {}
+    for model in (str(run / "best.pt"), str(tmp_path / "disc.onnx")):
+        out = tmp_path / f"mask-{Path(model).suffix[1:]}.png"
+        assert main(["segment", str(tmp_path / "photo.png"), "--model", model, "--classes", "disc", "-o", str(out),
+                     "-q"]) == 0
+        masks[model] = cv2.imread(str(out), cv2.IMREAD_GRAYSCALE) > 0
+        overlap = (masks[model] & (truth > 0)).sum() / ((masks[model] | (truth > 0)).sum())
+        assert overlap > 0.5, model
+    torch_mask, onnx_mask = masks.values()
+    assert (torch_mask == onnx_mask).mean() > 0.99
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--arch", "unet", "--init", "none", "--epochs", "1", "--loss", "hinge"], "unknown loss"),
+    (["--arch", "resnet"], "unknown architecture"),
+    (["--init", "nowhere.pt"], "nowhere.pt"),
+    (["--class-weights", "1,x"], "--class-weights"),
+])
+def test_bad_settings_are_one_line_and_exit_2(discs: Path, tmp_path: Path, capsys: pytest.CaptureFixture,
+                                               args: list[str], message: str) -> None:
+    assert main(["train", "segmenter", str(discs), "-o", str(tmp_path / "run"), "--size", str(SIZE), "-q",
+                 *args]) == 2
+    err = capsys.readouterr().err.strip()
+    assert message in err and len(err.splitlines()) == 1
+
+
+def test_bad_data_is_refused_before_training(discs: Path, tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    broken = tmp_path / "broken"
+    (broken / "masks").mkdir(parents=True)
+    (broken / "images").mkdir()
+    for name in ("a", "b"):
+        cv2.imwrite(str(broken / "images" / f"{name}.png"), np.zeros((32, 32, 3), np.uint8))
+    cv2.imwrite(str(broken / "masks" / "a.png"), np.zeros((32, 32), np.uint8))
+    assert main(["train", "segmenter", str(broken), "-o", str(tmp_path / "run"), "-q"]) == 2
+    assert "b" in capsys.readouterr().err
+    assert not (tmp_path / "run").exists()
+
+
+def test_a_used_run_folder_is_not_overwritten(discs: Path, tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    run = tmp_path / "run"
+    trainer(discs, run, epochs=1).fit()
+    before = (run / "last.pt").read_bytes()
+    assert main(["train", "segmenter", str(discs), "-o", str(run), "-q"]) == 2
+    assert "--resume" in capsys.readouterr().err
+    assert (run / "last.pt").read_bytes() == before
+
+
+def test_torchrun_trains_on_two_processes(discs: Path, tmp_path: Path) -> None:
+    """DistributedDataParallel on the CPU (gloo): the same loop that runs on several GPUs."""
+    run = tmp_path / "ddp"
+    command = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_port", "29517",
+               "-m", "unseen", "train", "segmenter", str(discs), "-o", str(run), "--arch", "unet", "--init", "none",
+               "--size", str(SIZE), "--epochs", "2", "--batch", "4", "--classes", "disc", "--augment", "none",
+               "--network", json.dumps(TINY["unet"]), "-q"]
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    done = subprocess.run(command, capture_output=True, text=True, timeout=240, env=env)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert [r["epoch"] for r in rows(run)] == ["1.0", "2.0"]  # one process writes
+    assert load_checkpoint(run / "best.pt")["classes"] == ["background", "disc"]
+
+
+def test_the_registry_lists_every_architecture_tested_here() -> None:
+    assert set(TINY) == set(list_architectures())
