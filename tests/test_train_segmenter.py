@@ -20,6 +20,7 @@ from unseen.cli import main
 from unseen.nets import list_architectures
 from unseen.train.checkpoint import load_checkpoint
 from unseen.train.loop import TrainOptions
+from unseen.train.losses import LOSS_NAMES
 from unseen.train.segmenter import SegmenterSpec, SegmenterTrainer
 
 SIZE = 64
@@ -87,6 +88,17 @@ def test_every_architecture_learns_the_disc(arch: str, discs: Path, tmp_path: Pa
     assert best["miou"] > float(log[0]["val_miou"]) or float(log[0]["val_miou"]) > 0.8
 
 
+@pytest.mark.parametrize("loss", LOSS_NAMES)
+def test_every_loss_trains_the_disc(loss: str, discs: Path, tmp_path: Path) -> None:
+    spec = SegmenterSpec(str(discs), arch="unet", init="none", classes=["disc"], size=SIZE, network=TINY["unet"],
+                         augment="none", loss=loss)
+    best = SegmenterTrainer(tmp_path, spec, TrainOptions(epochs=6, batch=4, lr=3e-3, show_progress=False,
+                                                         patience=0)).fit()
+    log = rows(tmp_path)
+    assert float(log[-1]["train_loss"]) < float(log[0]["train_loss"])
+    assert best["iou/disc"] > 0.5, best
+
+
 def test_run_folder_holds_usable_checkpoints_logs_and_curves(discs: Path, tmp_path: Path) -> None:
     run = tmp_path / "run"
     trainer(discs, run, epochs=3).fit()
@@ -129,9 +141,10 @@ def test_a_stop_inside_an_epoch_resumes_from_that_batch(discs: Path, tmp_path: P
 
 
 def test_time_limit_stops_and_keeps_the_best(discs: Path, tmp_path: Path) -> None:
-    best = trainer(discs, tmp_path / "run", time_limit=0.02).fit()  # 1.2 s: an epoch or two at most
+    best = trainer(discs, tmp_path / "run", time_limit=0.02, schedule="cosine").fit()  # 1.2 s: an epoch or two
     assert (tmp_path / "run" / "best.pt").exists()
     assert best["epoch"] < 50
+    assert float(rows(tmp_path / "run")[-1]["lr"]) < 0.5 * 3e-3  # the cosine decays with the clock
 
 
 def test_cli_trains_evaluates_exports_and_the_model_segments(discs: Path, tmp_path: Path,

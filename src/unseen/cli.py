@@ -98,9 +98,10 @@ _MEDIA = ("INPUT and OUTPUT may each be an image (.png .jpg .webp .bmp .tif), a 
 
 
 def _add_model(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--model", metavar="NAME|FILE.onnx",
-                        help="segmenter: a name from `unseen models list` or an ONNX file (described by a "
-                             "JSON file beside it); default: the best shipped model for the classes")
+    parser.add_argument("--model", metavar="NAME|RUN|FILE",
+                        help="segmenter: a name from `unseen models list`, a run folder or .pt of `unseen train "
+                             "segmenter`, or an ONNX file (described by a JSON file beside it); default: the best "
+                             "shipped model for the classes")
     parser.add_argument("--device", default="cpu", metavar="cpu|cuda[:N]",
                         help="where the segmenter runs (PyTorch models; default: cpu)")
 
@@ -197,6 +198,8 @@ def _add_train(commands) -> None:
                                                          "for binary masks, the object's name")
     what.add_argument("--coco-categories", metavar="A,B", help="with COCO data: the categories to read")
     what.add_argument("--size", type=int, metavar="PX", help="longer side of the network's input (default: 384)")
+    what.add_argument("--crop", type=int, metavar="PX", help="side of the square training crops, at that scale "
+                                                             "(default: --size; smaller trains faster)")
     what.add_argument("--loss", metavar="NAME", help="ce, focal, bce, dice, jaccard, bce-dice, ce-dice; a sum "
                                                      "takes weights: bce-dice:1,0.3 (default: ce-dice)")
     what.add_argument("--class-weights", metavar="W,W,...", help="one loss weight per class, in class order")
@@ -214,7 +217,8 @@ def _add_train(commands) -> None:
                      help="learning rate: halve on a plateau (default), or cosine decay over the run")
     how.add_argument("--patience", type=int, metavar="N", help="stop after N epochs without a better "
                                                                "validation score (default: 10; 0: never)")
-    how.add_argument("--workers", type=int, metavar="N", help="data-loading processes (default: 0)")
+    how.add_argument("--workers", type=int, metavar="N", help="data-loading processes (default: 0 on the CPU, where "
+                                                              "the network needs every core; 4 with --device cuda)")
     how.add_argument("--device", metavar="cpu|cuda[:N]", help="where to train (default: cpu)")
     how.add_argument("--seed", type=int, metavar="N", help="random seed (default: 0)")
     segmenter.add_argument("-q", "--quiet", action="store_true", help="no progress bar or epoch lines")
@@ -269,8 +273,8 @@ def _train(args: argparse.Namespace) -> None:
     if run is None:
         raise InputError("say where the run goes with -o RUN (or continue one with --resume RUN)")
     settings = {name: getattr(args, name) for name in (
-        "arch", "init", "size", "loss", "augment", "epochs", "time_limit", "batch", "lr", "schedule", "patience",
-        "workers", "device", "seed")}
+        "arch", "init", "size", "crop", "loss", "augment", "epochs", "time_limit", "batch", "lr", "schedule",
+        "patience", "workers", "device", "seed")}
     settings.update(classes=_split(args.classes), coco_categories=_split(args.coco_categories),
                     class_weights=_numbers(args.class_weights, "--class-weights"), network=_json(args.network))
     if args.quiet:

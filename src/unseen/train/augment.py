@@ -14,9 +14,9 @@ import numpy as np
 
 from unseen.errors import InputError
 from unseen.segment.espnetv2 import network_size
+from unseen.train.data.samples import IGNORE
 
 STRENGTHS = ("none", "default", "heavy")
-IGNORE = 255
 NEAREST = cv2.INTER_NEAREST
 CONSTANT = cv2.BORDER_CONSTANT
 
@@ -26,8 +26,8 @@ def _check_size(size: int) -> None:
         raise InputError(f"size must be a multiple of 32 of at least 32 (the networks halve it 5 times), got {size}")
 
 
-def _scale_and_crop(size: int) -> list[A.BasicTransform]:
-    """Longer side to ``size`` times 0.75-1.5, then a random ``size`` x ``size`` window (padded where smaller).
+def _scale_and_crop(size: int, crop: int) -> list[A.BasicTransform]:
+    """Longer side to ``size`` times 0.75-1.5, then a random ``crop`` x ``crop`` window (padded where smaller).
 
     Scale 1 is what inference sees. Below 0.75 most of a square crop of a 4:3 frame would be padding:
     compute spent on nothing.
@@ -35,9 +35,9 @@ def _scale_and_crop(size: int) -> list[A.BasicTransform]:
     return [
         A.LongestMaxSize(max_size=size, area_for_downscale="image", mask_interpolation=NEAREST),
         A.RandomScale(scale_limit=(-0.25, 0.5), area_for_downscale="image", mask_interpolation=NEAREST, p=1.0),
-        A.PadIfNeeded(min_height=size, min_width=size, position="random", border_mode=CONSTANT, fill=0,
+        A.PadIfNeeded(min_height=crop, min_width=crop, position="random", border_mode=CONSTANT, fill=0,
                       fill_mask=IGNORE),
-        A.RandomCrop(height=size, width=size),
+        A.RandomCrop(height=crop, width=crop),
     ]
 
 
@@ -76,14 +76,16 @@ def _weather(size: int, heavy: bool) -> list[A.BasicTransform]:
     return steps
 
 
-def train_transform(size: int, strength: str = "default") -> A.Compose:
-    """The training augmentation: a random ``size`` x ``size`` window of a randomly scaled image, and more.
+def train_transform(size: int, strength: str = "default", crop: int | None = None) -> A.Compose:
+    """The training augmentation: a random square window of a randomly scaled image, and more.
 
     Parameters
     ----------
     size
-        Side of the square crops, a multiple of 32 (the longer side of the image is scaled to about
-        ``size`` times 0.75-1.5 first).
+        The longer side the network sees in use, a multiple of 32: images are scaled to about ``size``
+        times 0.75-1.5 first.
+    crop
+        Side of the square crops, a multiple of 32 (None: ``size``).
     strength
         ``"none"``: scale and crop only; ``"default"``: also flips, small rotations, colour jitter or RGB
         shift, blur and, rarely, shadows, fog, sun flare or rain; ``"heavy"``: rotations to any angle and
@@ -94,13 +96,15 @@ def train_transform(size: int, strength: str = "default") -> A.Compose:
     albumentations.Compose
         Called as ``transform(image=rgb, mask=labels)``; the mask's new pixels are 255 (ignore).
     """
+    crop = size if crop is None else crop
     _check_size(size)
+    _check_size(crop)
     if strength not in STRENGTHS:
         raise InputError(f"augmentation strength {strength!r} is not one of {', '.join(STRENGTHS)}")
-    steps = _scale_and_crop(size)
+    steps = _scale_and_crop(size, crop)
     if strength != "none":
         heavy = strength == "heavy"
-        steps += _geometry(heavy) + _colour() + _weather(size, heavy)
+        steps += _geometry(heavy) + _colour() + _weather(crop, heavy)
     return A.Compose(steps)
 
 

@@ -39,6 +39,8 @@ from unseen.errors import InputError
 from unseen.train.checkpoint import BEST, LAST, load_checkpoint, rng_state, save_checkpoint, set_rng_state
 
 SCHEDULES = ("plateau", "cosine")
+MAX_EPOCHS = 1000  # without --epochs, a run ends by the time limit or patience long before this
+GPU_WORKERS = 4
 PLATEAU_FACTOR, PLATEAU_PATIENCE = 0.5, 3
 # Validation takes a while too: a time limit stops training early enough for one more validation.
 VALIDATION_MARGIN = 1.2
@@ -60,11 +62,14 @@ class TrainOptions:
         AdamW's learning rate and decoupled weight decay.
     schedule : str
         ``plateau``: halve the rate after 3 epochs without a better score; ``cosine``: decay to zero over
-        the run (over ``epochs``, or over what the time limit allows, estimated from the first epoch).
+        the run: over ``epochs``, or else over the time limit (by the clock: the rate reaches zero when
+        the time is up, however fast the steps turn out to be).
     patience : int
         Stop after this many epochs without a better score (0: never).
-    workers : int
-        Data-loading processes (augmentation runs in them); 0 loads in the training process.
+    workers : int or None
+        Data-loading processes (augmentation runs in them); 0 loads in the training process. None: 0 on
+        the CPU (augmenting a batch takes ~5 % of a training step there, and a worker would take a core
+        from the network), :data:`GPU_WORKERS` on CUDA.
     device : str
         ``cpu``, ``cuda`` or ``cuda:N``.
     seed : int
@@ -84,7 +89,7 @@ class TrainOptions:
     weight_decay: float = 1e-4
     schedule: str = "plateau"
     patience: int = 10
-    workers: int = 0
+    workers: int | None = None
     device: str = "cpu"
     seed: int = 0
     amp: bool = True
@@ -109,7 +114,6 @@ class TrainOptions:
             raise InputError("the cosine schedule needs a length: give --epochs or --time-limit")
 
 
-MAX_EPOCHS = 1000
 
 
 class SeededBatches(Sampler):
@@ -151,7 +155,6 @@ class _Progress:
     step: int = 0           # optimiser steps since the start
     best: float = -math.inf
     bad_epochs: int = 0
-    total_epochs: int | None = None  # the cosine schedule's length once known
     seconds: float = 0.0    # training time spent before this process started
 
 
@@ -205,7 +208,8 @@ class Trainer:
         if resumed is None:
             torch.manual_seed(self.options.seed)
         train_set, val_set = self.build_datasets()
-        model = self.build_model().to(self.device)
+        # Channels-last runs the grouped and depth-wise convolutions of these networks ~10-25 % faster.
+        model = self.build_model().to(self.device, memory_format=torch.channels_last)
         optimizer = torch.optim.AdamW(model.parameters(), lr=self.options.lr, weight_decay=self.options.weight_decay)
         if resumed is not None:
             model.load_state_dict(resumed["model"])
@@ -246,6 +250,8 @@ class Trainer:
         """
         sampler = SeededBatches(len(train_set), self.options.batch, self.options.seed, 0, 0, self.rank, self.world)
         workers = self.options.workers
+        if workers is None:
+            workers = GPU_WORKERS if self.device.type == "cuda" else 0
         context = None
         if workers:
             methods = multiprocessing.get_all_start_methods()
@@ -309,7 +315,6 @@ class Trainer:
                 scheduler.step(scores[self.score_key])
             self.state.bad_epochs = 0 if improved else self.state.bad_epochs + 1
             self.state.epoch, self.state.batch = self.state.epoch + 1, 0
-            self._fix_cosine_length()
         if improved:
             self.state.best = scores[self.score_key]
         if self.rank == 0:
@@ -330,7 +335,7 @@ class Trainer:
         _plot_curves(self.run / "metrics.csv", self.run / "curves.png", self.score_key)
         if self.options.show_progress:
             mark = " (best)" if improved else ""
-            tqdm.write(f"epoch {epoch_done:g}: loss {self._epoch_loss:.4f}, val {self.score_key} "
+            tqdm.write(f"epoch {round(epoch_done, 2):g}: loss {self._epoch_loss:.4f}, val {self.score_key} "
                        f"{scores[self.score_key]:.4f}{mark}, {self._spent():.0f} s", file=sys.stderr)
 
     def _last_payload(self, model: nn.Module, optimizer: torch.optim.Optimizer, scheduler: Any,
@@ -370,10 +375,10 @@ class Trainer:
     def _epochs(self) -> int:
         if self.options.epochs is not None:
             return self.options.epochs
-        return self.state.total_epochs or MAX_EPOCHS
+        return MAX_EPOCHS
 
     def _epochs_text(self) -> str:
-        return str(self._epochs()) if self.options.epochs or self.state.total_epochs else "?"
+        return str(self.options.epochs) if self.options.epochs else "?"
 
     def _should_stop(self) -> bool:
         """The time limit (with room for a validation) or a requested stop, agreed by every process."""
@@ -395,18 +400,13 @@ class Trainer:
             return torch.optim.lr_scheduler.ReduceLROnPlateau(optimizer, "max", PLATEAU_FACTOR, PLATEAU_PATIENCE)
 
         def cosine(step: int) -> float:
-            total = self._epochs() * self._epoch_batches if self.options.epochs or self.state.total_epochs else 0
-            return 0.5 * (1 + math.cos(math.pi * min(1.0, step / total))) if total else 1.0
+            if self.options.epochs is not None:
+                progress = step / (self.options.epochs * self._epoch_batches)
+            else:  # the time limit: check() made sure there is one
+                progress = self._spent() / (self.options.time_limit * 60)
+            return 0.5 * (1 + math.cos(math.pi * min(1.0, progress)))
 
         return torch.optim.lr_scheduler.LambdaLR(optimizer, cosine)
-
-    def _fix_cosine_length(self) -> None:
-        """With a time limit and no epoch count, the cosine schedule's length is what the limit allows at
-        the first epoch's pace (saved, so a resumed run keeps it)."""
-        if (self.options.schedule == "cosine" and self.options.epochs is None and self.state.total_epochs is None
-                and self.options.time_limit is not None):
-            per_epoch = self._spent() / self.state.epoch
-            self.state.total_epochs = max(1, int(self.options.time_limit * 60 / per_epoch))
 
     def _load_resume(self) -> dict[str, Any]:
         """``last.pt`` of the run folder, its position restored (the caller merged its options)."""
@@ -461,7 +461,8 @@ def _one_thread(_worker: int) -> None:
 
 def _to(batch: Any, device: torch.device) -> Any:
     if isinstance(batch, torch.Tensor):
-        return batch.to(device, non_blocking=True)
+        layout = torch.channels_last if batch.ndim == 4 else torch.contiguous_format
+        return batch.to(device, non_blocking=True, memory_format=layout)
     if isinstance(batch, list | tuple):
         return type(batch)(_to(item, device) for item in batch)
     return batch

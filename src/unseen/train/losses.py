@@ -18,8 +18,8 @@ import torch
 import torch.nn.functional as F
 
 from unseen.errors import InputError
+from unseen.train.data.samples import IGNORE as IGNORE_INDEX
 
-IGNORE_INDEX = 255
 SMOOTH = 1.0  # the seeds' Laplace smoothing of Dice and IoU
 FOCAL_GAMMA = 2.0
 
