@@ -9,6 +9,7 @@ STAMP := $(VENV)/.installed
 .PHONY: setup demo test bench lint clean
 
 setup: $(STAMP)
+	@echo "unseen is installed: run $(BIN)/unseen, or 'source $(BIN)/activate' and then unseen"
 
 # albumentations pulls opencv-python-headless, which shares the cv2 folder with the contrib build: installed
 # after it, it hides cv2.xphoto's inpainting. The last two steps put the contrib build back on top, and check.
@@ -36,6 +37,7 @@ bench: setup
 	$(BIN)/python bench/dilate.py
 	$(BIN)/python bench/video.py
 	$(BIN)/python bench/segment.py --ablation
+	$(BIN)/python bench/fidelity.py
 
 clean:
 	rm -rf $(VENV) demo-output .pytest_cache

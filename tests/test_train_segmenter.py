@@ -121,20 +121,32 @@ def assert_same_weights(a: dict[str, torch.Tensor], b: dict[str, torch.Tensor]) 
         assert torch.equal(a[key], b[key]), key
 
 
+def stop_after(run: SegmenterTrainer, steps: int) -> SegmenterTrainer:
+    """``run``, told to stop (as a time limit or Ctrl-C would) after ``steps`` batches."""
+    count = iter(range(10 ** 6))
+    run.stop_requested = lambda: next(count) >= steps - 1
+    return run
+
+
 @pytest.mark.parametrize("workers", [0, 2])
 def test_resume_continues_bit_for_bit(discs: Path, tmp_path: Path, workers: int) -> None:
     trainer(discs, tmp_path / "whole", epochs=3, workers=workers).fit()
-    trainer(discs, tmp_path / "parts", epochs=1, workers=workers).fit()
+    stop_after(trainer(discs, tmp_path / "parts", epochs=3, workers=workers), 6).fit()  # 6 batches: one epoch
     trainer(discs, tmp_path / "parts", epochs=3, workers=workers, resume=True).fit()
+    assert_same_weights(weights(tmp_path / "whole"), weights(tmp_path / "parts"))
+
+
+def test_more_epochs_on_resume_continue_a_plateau_run_exactly(discs: Path, tmp_path: Path) -> None:
+    trainer(discs, tmp_path / "whole", epochs=3, schedule="plateau").fit()
+    trainer(discs, tmp_path / "parts", epochs=1, schedule="plateau").fit()
+    # As `unseen train segmenter --resume RUN --epochs 3` does: the run's own settings, but for the epochs.
+    unseen.train_segmenter(None, tmp_path / "parts", resume=True, epochs=3, show_progress=False)
     assert_same_weights(weights(tmp_path / "whole"), weights(tmp_path / "parts"))
 
 
 def test_a_stop_inside_an_epoch_resumes_from_that_batch(discs: Path, tmp_path: Path) -> None:
     trainer(discs, tmp_path / "whole", epochs=2).fit()
-    cut = trainer(discs, tmp_path / "cut", epochs=2)
-    steps = iter(range(1000))
-    cut.stop_requested = lambda: next(steps) >= 3  # after the 4th of 6 batches of epoch 1
-    cut.fit()
+    stop_after(trainer(discs, tmp_path / "cut", epochs=2), 4).fit()  # the 4th of 6 batches of epoch 1
     assert float(rows(tmp_path / "cut")[-1]["epoch"]) == pytest.approx(4 / 6, abs=1e-3)
     trainer(discs, tmp_path / "cut", epochs=2, resume=True).fit()
     assert_same_weights(weights(tmp_path / "whole"), weights(tmp_path / "cut"))

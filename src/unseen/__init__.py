@@ -7,18 +7,57 @@ puts people on another background; :func:`train_segmenter`, :func:`evaluate_segm
 train, measure and export your own segmenters; :func:`evaluate_removal` scores a removal against the truth.
 """
 
-from unseen.api import (
-    DEFAULT_DILATE,
-    evaluate_removal,
-    evaluate_segmenter,
-    export_model,
-    remove,
-    replace_background,
-    segment,
-    train_segmenter,
-)
+from __future__ import annotations
+
+import importlib
+import sys
+import types
+from typing import TYPE_CHECKING
+
 from unseen.errors import InputError, UnseenWarning
+
+if TYPE_CHECKING:
+    from unseen.api import (
+        DEFAULT_DILATE,
+        evaluate_removal,
+        evaluate_segmenter,
+        export_model,
+        remove,
+        replace_background,
+        segment,
+        train_segmenter,
+    )
 
 __version__ = "0.1.0"
 __all__ = ["DEFAULT_DILATE", "InputError", "UnseenWarning", "__version__", "evaluate_removal", "evaluate_segmenter",
            "export_model", "remove", "replace_background", "segment", "train_segmenter"]
+_FROM_API = set(__all__) - {"InputError", "UnseenWarning", "__version__"}
+
+
+def __getattr__(name: str):
+    # The API (NumPy, OpenCV, PyAV) loads on first use: `python -m unseen` and the `unseen` command first
+    # set up their signal handling, and `import unseen` alone stays quick.
+    if name in _FROM_API:
+        return getattr(importlib.import_module("unseen.api"), name)
+    try:
+        return importlib.import_module(f"unseen.{name}")
+    except ModuleNotFoundError as error:
+        if error.name != f"unseen.{name}":
+            raise
+        raise AttributeError(f"module 'unseen' has no attribute {name!r}") from None
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))
+
+
+class _Package(types.ModuleType):
+    """``unseen.segment`` is the API's function although a subpackage has that name, as when the API was
+    imported eagerly: loading the subpackage does not bind it over the function."""
+
+    def __setattr__(self, name: str, value: object) -> None:
+        if not (name in _FROM_API and isinstance(value, types.ModuleType)):
+            super().__setattr__(name, value)
+
+
+sys.modules[__name__].__class__ = _Package

@@ -25,9 +25,10 @@ from unseen.inpaint import DEFAULT_FILLER, list_fillers
 from unseen.inpaint.stepped import SteppedFiller
 from unseen.inpaint.video import FlowVideoFiller, PerFrameFiller
 from unseen.masks import dilate, masks_for
-from unseen.masks.segmented import DEFAULT_SMOOTHING, segment_frames
+from unseen.masks.segmented import DEFAULT_SMOOTHING, Segmentation, segment_frames
 from unseen.masks.sources import FramesWithMasks
 from unseen.media import Clip, Frame, clip_writer, open_clip
+from unseen.media.clip import check_folder_mode
 from unseen.progress import progress
 from unseen.render import background as backgrounds
 from unseen.render.palette import colors_for
@@ -51,6 +52,8 @@ MediaLike = str | os.PathLike | np.ndarray
 
 AUTO = "auto"
 VIDEO_METHOD = "flow"
+# What a folder of images is (the ``folder`` argument, besides ``auto``): see :func:`unseen.media.open_clip`.
+SEQUENCE, PHOTOS = "sequence", "photos"
 
 
 def methods() -> list[str]:
@@ -61,8 +64,9 @@ def methods() -> list[str]:
 def remove(input: MediaLike, output: str | os.PathLike | None = None, *, mask: MaskLike | None = None,
            target: str | list[str] | None = None, model: str | None = None, dilate_px: int | None = None,
            method: str = AUTO, frame_step: int = 1, frame_format: str = "png", device: str = "cpu",
+           folder: str = AUTO, codec: str | None = None, crf: int | None = None, accept_truncated: bool = False,
            show_progress: bool = False) -> Path | np.ndarray:
-    """Erase the masked object from a photo, a video or a folder of frames.
+    """Erase the masked object from a photo, a video or a folder of frames (or of photos).
 
     Parameters
     ----------
@@ -87,7 +91,7 @@ def remove(input: MediaLike, output: str | os.PathLike | None = None, *, mask: M
     method
         ``flow``: the temporally consistent video engine (copies background seen in other frames);
         a photo filler name (see :func:`unseen.inpaint.list_fillers`): each frame on its own;
-        ``auto``: ``flow`` for videos and frame folders, the default photo filler for one image.
+        ``auto``: ``flow`` for videos and frame folders, the default photo filler for photos.
     frame_step
         With ``flow``: run the engine on every Nth frame only and fill the others from their filled
         neighbours along the flow (faster, a little less exact).
@@ -96,12 +100,25 @@ def remove(input: MediaLike, output: str | os.PathLike | None = None, *, mask: M
     device
         Where the segmenter of ``target`` runs: ``cpu``, ``cuda`` or ``cuda:N`` (PyTorch models; the
         filling runs on the CPU).
+    folder
+        A folder of images is ``"sequence"`` (frames of one video: one size; looked at across frames),
+        ``"photos"`` (each image on its own: no smoothing across them, each filled alone) or ``"auto"``: a
+        sequence when its images share a size and neighbours look alike. A ``TxHxWx3`` array is a sequence
+        unless ``"photos"``.
+    codec, crf
+        For a video output: the encoder family (``h264``, ``hevc``, ``vp9``, ``av1``, ``prores``, ``ffv1``,
+        ``mpeg4``; what this build of FFmpeg has) and its quality (lower is better). Default: the input's
+        family and bit depth where the output's container holds them, at a visually lossless CRF.
+    accept_truncated
+        A video input cut short (it stops before the length its container declares) is an
+        :class:`InputError` unless this is set: then the frames it has are used, with a warning.
     show_progress
         Show a progress bar on stderr for work longer than a second.
 
     Returns
     -------
-    The output path, or the cleaned array for array input.
+    The output path, or the cleaned array for array input. Image files keep their alpha channel (what was
+    transparent stays so) and their 16 bits per channel where the output's format holds them.
     """
     if (mask is None) == (target is None):
         raise InputError("give exactly one of a mask or a target class")
@@ -116,19 +133,23 @@ def remove(input: MediaLike, output: str | os.PathLike | None = None, *, mask: M
     focus = None if target is None else _focus(_class_list(target), model, device)
     nothing = (f"no {', '.join(focus.classes)} found in any frame" if focus else "the mask is empty (all black)")
 
-    def filled(frames: Iterable[Frame]) -> Iterator[Frame]:
+    def filled(frames: Iterable[Frame], sequence: bool) -> Iterator[Frame]:
         clip = frames if isinstance(frames, Clip) else None
-        many_frames = clip.kind != "image" if clip else input.ndim == 4
-        engine = _engine(method, many_frames, frame_step)
-        return engine.fill_frames(_grown(_mask_pairs(frames, mask, focus, clip), dilate_px, nothing))
+        if method == VIDEO_METHOD and clip is not None and clip.kind == "folder" and not sequence:
+            raise InputError(f"{clip.path}: --method flow fills frames of one video, and these images are photos "
+                             "(of different sizes, or unlike each other); add --sequence if they are frames")
+        engine = _engine(method, sequence, frame_step)
+        return engine.fill_frames(_grown(_mask_pairs(frames, mask, focus, clip, sequence), dilate_px, nothing))
 
     protected = () if mask is None or isinstance(mask, np.ndarray) else (mask,)
-    return _run(input, output, filled, "remove", frame_format, show_progress, protected=protected)
+    return _run(input, output, filled, "remove", frame_format, show_progress, folder, protected=protected,
+                keep_original=True, codec=codec, crf=crf, accept_truncated=accept_truncated)
 
 
 def segment(input: MediaLike, output: str | os.PathLike | None = None, *, classes: str | list[str] = "person",
             render: str = "mask", model: str | None = None, smoothing: int = DEFAULT_SMOOTHING,
-            largest: bool = False, frame_format: str = "png", device: str = "cpu",
+            largest: bool = False, frame_format: str = "png", device: str = "cpu", folder: str = AUTO,
+            codec: str | None = None, crf: int | None = None, accept_truncated: bool = False,
             show_progress: bool = False) -> Path | np.ndarray:
     """Find objects of the given classes in a photo, a video or a folder of frames, and render them.
 
@@ -142,9 +163,9 @@ def segment(input: MediaLike, output: str | os.PathLike | None = None, *, classe
     classes
         Class names, e.g. ``"person,car"`` or ``["person", "car"]``, as the model names them.
     render
-        ``mask`` (one class: 0/255; several: the class index 1..K per pixel, 0 elsewhere), ``overlay``,
-        ``contours``, ``cutout`` (RGBA: PNG, WebP, TIFF, ``.webm`` or ``.mov``) or ``collage``
-        (frame | mask | object on white).
+        ``mask`` (one class: 0/255; several: the class index 1..K per pixel, 0 elsewhere, written as a
+        colour-indexed PNG), ``overlay`` or ``contours`` (with a legend for several classes), ``cutout``
+        (RGBA: PNG, WebP, TIFF, ``.webm`` or ``.mov``) or ``collage`` (frame | mask | object on white).
     model
         A registry name (``unseen models list``) or an ``.onnx`` file; default: the best shipped model
         that knows the classes (``bench/segment.py``).
@@ -154,6 +175,18 @@ def segment(input: MediaLike, output: str | os.PathLike | None = None, *, classe
         Keep only the largest object of each class in each frame.
     device
         Where PyTorch segmenters run: ``cpu``, ``cuda`` or ``cuda:N``.
+    folder
+        A folder of images is ``"sequence"`` (frames of one video: one size; looked at across frames),
+        ``"photos"`` (each image on its own: no smoothing across them, each filled alone) or ``"auto"``: a
+        sequence when its images share a size and neighbours look alike. A ``TxHxWx3`` array is a sequence
+        unless ``"photos"``.
+    codec, crf
+        For a video output: the encoder family (``h264``, ``hevc``, ``vp9``, ``av1``, ``prores``, ``ffv1``,
+        ``mpeg4``; what this build of FFmpeg has) and its quality (lower is better). Default: the input's
+        family and bit depth where the output's container holds them, at a visually lossless CRF.
+    accept_truncated
+        A video input cut short (it stops before the length its container declares) is an
+        :class:`InputError` unless this is set: then the frames it has are used, with a warning.
 
     Returns
     -------
@@ -165,17 +198,22 @@ def segment(input: MediaLike, output: str | os.PathLike | None = None, *, classe
         raise InputError(f"smoothing must be 0 or more frames, got {smoothing}")
     names = _class_list(classes)
     focus, colors = _focus(names, model, device), colors_for(names)
+    # An index image of several classes is shown in the classes' colours where the format allows (PNG).
+    palette = colors if render == "mask" and len(names) > 1 else None
 
-    def rendered(frames) -> Iterator[Frame]:
-        for frame, found in segment_frames(frames, focus, smoothing, largest):
-            yield frame.with_image(render_view(render, frame.image, found.labels, found.foreground, colors))
+    def rendered(frames: Iterable[Frame], sequence: bool) -> Iterator[Frame]:
+        for frame, found in _segmented(frames, focus, sequence, smoothing, largest):
+            picture = render_view(render, frame.image, found.labels, found.foreground, colors, names)
+            yield frame.with_image(picture, palette)
 
-    return _run(input, output, rendered, "segment", frame_format, show_progress, alpha=render == "cutout")
+    return _run(input, output, rendered, "segment", frame_format, show_progress, folder, alpha=render == "cutout",
+                codec=codec, crf=crf, accept_truncated=accept_truncated)
 
 
 def replace_background(input: MediaLike, output: str | os.PathLike | None = None, *, background: str = "white",
                        model: str | None = None, smoothing: int = DEFAULT_SMOOTHING, frame_format: str = "png",
-                       device: str = "cpu", show_progress: bool = False) -> Path | np.ndarray:
+                       device: str = "cpu", folder: str = AUTO, codec: str | None = None, crf: int | None = None,
+                       accept_truncated: bool = False, show_progress: bool = False) -> Path | np.ndarray:
     """Put people on another background: a colour, a blur of their own, an image, a video or transparency.
 
     Parameters
@@ -194,19 +232,31 @@ def replace_background(input: MediaLike, output: str | os.PathLike | None = None
         Frames on each side whose probabilities are averaged in, so the edge does not flicker.
     device
         Where PyTorch segmenters run: ``cpu``, ``cuda`` or ``cuda:N``.
+    folder
+        A folder of images is ``"sequence"`` (frames of one video: one size; looked at across frames),
+        ``"photos"`` (each image on its own: no smoothing across them, each filled alone) or ``"auto"``: a
+        sequence when its images share a size and neighbours look alike. A ``TxHxWx3`` array is a sequence
+        unless ``"photos"``.
+    codec, crf
+        For a video output: the encoder family (``h264``, ``hevc``, ``vp9``, ``av1``, ``prores``, ``ffv1``,
+        ``mpeg4``; what this build of FFmpeg has) and its quality (lower is better). Default: the input's
+        family and bit depth where the output's container holds them, at a visually lossless CRF.
+    accept_truncated
+        A video input cut short (it stops before the length its container declares) is an
+        :class:`InputError` unless this is set: then the frames it has are used, with a warning.
     """
     if smoothing < 0:
         raise InputError(f"smoothing must be 0 or more frames, got {smoothing}")
     backdrop = backgrounds.parse_background(background)
     focus = _focus(["person"], model, device)
 
-    def composited(frames) -> Iterator[Frame]:
-        for frame, found in segment_frames(frames, focus, smoothing):
+    def composited(frames: Iterable[Frame], sequence: bool) -> Iterator[Frame]:
+        for frame, found in _segmented(frames, focus, sequence, smoothing):
             picture = backgrounds.replace_background(frame.image, found.foreground, backdrop, frame.index)
             yield frame.with_image(picture)
 
-    return _run(input, output, composited, "background", frame_format, show_progress,
-                alpha=backdrop.transparent)
+    return _run(input, output, composited, "background", frame_format, show_progress, folder,
+                alpha=backdrop.transparent, codec=codec, crf=crf, accept_truncated=accept_truncated)
 
 
 def _class_list(classes: str | list[str] | tuple[str, ...]) -> list[str]:
@@ -221,10 +271,20 @@ def _focus(classes: list[str], model: str | None, device: str = "cpu") -> Focus:
     return Focus(get_segmenter(model or default_segmenter(classes), device), classes)
 
 
-def _mask_pairs(frames, mask: MaskLike | None, focus: Focus | None, clip: Clip | None = None) -> FramesWithMasks:
+def _segmented(frames: Iterable[Frame], focus: Focus, sequence: bool, smoothing: int = DEFAULT_SMOOTHING,
+               largest: bool = False) -> Iterator[tuple[Frame, Segmentation]]:
+    """:func:`segment_frames` over frames of a video, or over photos: each on its own (no smoothing, no zoom
+    box carried over from the photo before)."""
+    if not sequence:
+        focus.refresh = 1
+    return segment_frames(frames, focus, smoothing if sequence else 0, largest)
+
+
+def _mask_pairs(frames, mask: MaskLike | None, focus: Focus | None, clip: Clip | None = None,
+                sequence: bool = True) -> FramesWithMasks:
     if focus is None:
         return masks_for(frames, mask, clip)
-    return ((frame, found.mask) for frame, found in segment_frames(frames, focus))
+    return ((frame, found.mask) for frame, found in _segmented(frames, focus, sequence))
 
 
 def _array_frames(input: np.ndarray) -> tuple[list[Frame], bool]:
@@ -235,42 +295,56 @@ def _array_frames(input: np.ndarray) -> tuple[list[Frame], bool]:
     return [Frame(image, i, f"{i:05d}") for i, image in enumerate(stack)], input.ndim == 3
 
 
-def _run(input: MediaLike, output: str | os.PathLike | None, job: Callable[[Iterable[Frame]], Iterator[Frame]],
-         name: str, frame_format: str, show_progress: bool, alpha: bool = False,
-         protected: tuple[str | os.PathLike, ...] = ()) -> Path | np.ndarray:
+def _run(input: MediaLike, output: str | os.PathLike | None, job: Callable[[Iterable[Frame], bool], Iterator[Frame]],
+         name: str, frame_format: str, show_progress: bool, folder: str = AUTO, alpha: bool = False,
+         protected: tuple[str | os.PathLike, ...] = (), keep_original: bool = False, codec: str | None = None,
+         crf: int | None = None, accept_truncated: bool = False) -> Path | np.ndarray:
     """Frames of ``input`` through ``job`` into ``output`` (or back as an array for array input).
 
     ``job`` gets the :class:`Clip` itself for path input (it knows its kind and frame count), a list of
-    frames for arrays; ``protected`` paths (a mask) may not be the output either.
+    frames for arrays, and whether they are a sequence (see ``folder``); ``protected`` paths (a mask) may
+    not be the output either. ``keep_original``: image files' alpha and 16 bits are written back.
+    ``codec``, ``crf`` and ``accept_truncated`` are :func:`remove`'s.
     """
+    check_folder_mode(folder)
     if isinstance(input, np.ndarray):
         frames, single = _array_frames(input)
-        out = np.stack([f.image for f in job(frames)])
+        out = np.stack([f.image for f in job(frames, not single and folder != PHOTOS)])
         return out[0] if single else out
     if output is None:
         raise InputError("an output path is needed for path input")
-    clip = open_clip(input)
-    with clip_writer(output, clip, frame_format, protected, alpha=alpha) as sink:
-        for frame in progress(job(clip), clip.frame_count, name, show_progress):
+    clip = open_clip(input, folder, keep_original, accept_truncated)
+    # The job is set up (its mask found and read) before the output is: bad input leaves nothing behind.
+    frames = job(clip, clip.sequence)
+    with clip_writer(output, clip, frame_format, protected, alpha=alpha, codec=codec, crf=crf) as sink:
+        for frame in progress(frames, clip.frame_count, name, show_progress):
             sink.write(frame)
     return Path(output)
 
 
-def _engine(method: str, many_frames: bool, frame_step: int = 1) -> SteppedFiller | PerFrameFiller:
+def _engine(method: str, sequence: bool, frame_step: int = 1) -> SteppedFiller | PerFrameFiller:
     if method == AUTO:
-        method = VIDEO_METHOD if many_frames else DEFAULT_FILLER
+        method = VIDEO_METHOD if sequence else DEFAULT_FILLER
     return SteppedFiller(FlowVideoFiller(), frame_step) if method == VIDEO_METHOD else PerFrameFiller(method)
 
 
 def _grown(pairs: FramesWithMasks, dilate_px: int, nothing: str) -> FramesWithMasks:
-    """Dilate each mask; warn at the end (saying ``nothing``) if no frame had anything to remove."""
-    anything = False
+    """Dilate each mask; warn at the end (saying ``nothing``) if no frame had anything to remove, and if a
+    mask took a whole frame (nothing is left around the hole to fill it from)."""
+    anything, count, whole = False, 0, []
     for frame, mask in pairs:
         grown = dilate(mask, dilate_px)
         anything = anything or bool(grown.any())
+        if grown.all():
+            whole.append(frame.name)
+        count += 1
         yield frame, grown
     if not anything:
         warn(f"{nothing}: nothing to remove, frames passed through unchanged")
+    if whole:
+        which = "the whole frame" if count == 1 else f"the whole frame in {len(whole)} of {count} frames " \
+            f"(first: {whole[0]})"
+        warn(f"the mask covers {which}: nothing is left around the hole to fill it from (is the mask inverted?)")
 
 
 def train_segmenter(data: str | os.PathLike | None, run: str | os.PathLike, *, resume: bool = False,

@@ -7,8 +7,12 @@ import json
 import sys
 import warnings
 
-from unseen import __version__, api, zoo
+from unseen import __version__
 from unseen.errors import InputError, UnseenWarning
+from unseen.signals import describe, exit_quietly_on_signals, exit_status, signals_interrupt
+
+with exit_quietly_on_signals():  # Ctrl-C while NumPy, OpenCV and PyAV load: one line, no traceback
+    from unseen import api, zoo
 
 EXIT_BAD_INPUT = 2
 
@@ -65,13 +69,15 @@ def _build_parser() -> argparse.ArgumentParser:
     remove.add_argument("--method", default=api.AUTO, choices=api.methods(),
                         help="how to fill the hole: 'flow' copies the background that other frames show "
                              "(temporally consistent, for videos); a photo filler fills each frame on its "
-                             "own; 'auto' (default) is 'flow' for videos and folders, "
-                             f"'{api.DEFAULT_FILLER}' for a photo")
+                             "own; 'auto' (default) is 'flow' for videos and folders of frames, "
+                             f"'{api.DEFAULT_FILLER}' for photos")
     remove.add_argument("--frame-step", type=int, default=1, metavar="N",
                         help="with the flow engine: process every Nth frame fully and fill the frames in "
                              "between from them (faster; default 1: every frame)")
     remove.add_argument("--frame-format", default="png", metavar="EXT",
                         help="image format of output frames when OUTPUT is a folder (default: png)")
+    _add_folder(remove)
+    _add_video_output(remove)
     remove.add_argument("-q", "--quiet", action="store_true", help="no progress bar or warnings")
     _add_segment(commands)
     _add_background(commands)
@@ -116,7 +122,33 @@ def _add_common(parser: argparse.ArgumentParser) -> None:
                              f"flicker (default: {api.DEFAULT_SMOOTHING}; 0: every frame alone)")
     parser.add_argument("--frame-format", default="png", metavar="EXT",
                         help="image format of output frames when OUTPUT is a folder (default: png)")
+    _add_folder(parser)
+    _add_video_output(parser)
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress bar or warnings")
+
+
+def _add_video_output(parser: argparse.ArgumentParser) -> None:
+    video = parser.add_argument_group("video input and output")
+    video.add_argument("--codec", metavar="NAME",
+                       help="encoder of a video OUTPUT: h264, hevc, vp9, av1, prores, ffv1 or mpeg4, where this "
+                            "build has it and the container holds it (default: the input's, with its bit depth, "
+                            "where the container holds it; else h264, vp9 for .webm, mpeg4 for .avi)")
+    video.add_argument("--crf", type=int, metavar="N",
+                       help="quality of a video OUTPUT, lower is better (default: visually lossless: 17 for h264 "
+                            "and hevc, 24 for vp9, 20 for av1)")
+    video.add_argument("--accept-truncated", action="store_true",
+                       help="use the frames of a video INPUT that stops before its declared length (a download "
+                            "or copy cut short) instead of refusing it")
+
+
+def _add_folder(parser: argparse.ArgumentParser) -> None:
+    kind = parser.add_mutually_exclusive_group()
+    kind.add_argument("--sequence", dest="folder", action="store_const", const=api.SEQUENCE, default=api.AUTO,
+                      help="INPUT is a folder of one video's frames (one size): smooth across them, fill "
+                           "them with the video engine (default: when its images share a size and look alike)")
+    kind.add_argument("--photos", dest="folder", action="store_const", const=api.PHOTOS,
+                      help="INPUT is a folder of unrelated photos: each is segmented and filled on its own, "
+                           "outputs keep their names (default: when their sizes differ or they look unalike)")
 
 
 def _add_segment(commands) -> None:
@@ -203,8 +235,9 @@ def _add_train(commands) -> None:
     what.add_argument("--loss", metavar="NAME", help="ce, focal, bce, dice, jaccard, bce-dice, ce-dice; a sum "
                                                      "takes weights: bce-dice:1,0.3 (default: ce-dice)")
     what.add_argument("--class-weights", metavar="W,W,...", help="one loss weight per class, in class order")
-    what.add_argument("--network", metavar="JSON", help="architecture options, e.g. '{\"width\": 0.5}' for unet or "
-                                                        "'{\"encoder\": \"vgg16\"}' for deeplabv3plus")
+    what.add_argument("--network", metavar="JSON",
+                      help="architecture options, e.g. '{\"encoder_options\": {\"width\": 0.5}}' for a wider unet "
+                           "or '{\"encoder\": \"vgg16\"}' for deeplabv3plus")
     what.add_argument("--augment", choices=("none", "default", "heavy"),
                       help="augmentation (default: default; heavy adds large rotations and strong shadows)")
     how = segmenter.add_argument_group("how to train")
@@ -214,9 +247,11 @@ def _add_train(commands) -> None:
     how.add_argument("--batch", type=int, metavar="N", help="images per step (default: 8)")
     how.add_argument("--lr", type=float, metavar="X", help="AdamW learning rate (default: 0.001)")
     how.add_argument("--schedule", choices=("plateau", "cosine"),
-                     help="learning rate: halve on a plateau (default), or cosine decay over the run")
-    how.add_argument("--patience", type=int, metavar="N", help="stop after N epochs without a better "
-                                                               "validation score (default: 10; 0: never)")
+                     help="learning rate: cosine decay over the run (default with --epochs or --time-limit), or "
+                          "halve it on a plateau (default otherwise)")
+    how.add_argument("--patience", type=int, metavar="N", help="stop after N epochs without a better validation "
+                                                               "score (0: never; default: 10 with plateau, never "
+                                                               "with cosine)")
     how.add_argument("--workers", type=int, metavar="N", help="data-loading processes (default: 0 on the CPU, where "
                                                               "the network needs every core; 4 with --device cuda)")
     how.add_argument("--device", metavar="cpu|cuda[:N]", help="where to train (default: cpu)")
@@ -363,7 +398,8 @@ _default_showwarning = warnings.showwarning
 
 def _run(args: argparse.Namespace):
     common = {"frame_format": args.frame_format, "show_progress": not args.quiet, "model": args.model,
-              "device": args.device}
+              "device": args.device, "folder": args.folder, "codec": args.codec, "crf": args.crf,
+              "accept_truncated": args.accept_truncated}
     if args.command == "remove":
         return api.remove(args.input, args.output, mask=args.mask, target=args.target, dilate_px=args.dilate,
                           method=args.method, frame_step=args.frame_step, **common)
@@ -375,8 +411,28 @@ def _run(args: argparse.Namespace):
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run the command line; returns the exit status."""
-    args = _build_parser().parse_args(argv)
+    """Run the command line; returns the exit status (128 + the signal's number when Ctrl-C, SIGTERM or
+    SIGHUP stopped it, after its temporary output was removed)."""
+    args = None
+    with signals_interrupt():
+        try:
+            args = _build_parser().parse_args(argv)
+            return _command(args)
+        except KeyboardInterrupt as stop:
+            print(_stopped(stop, args), file=sys.stderr)
+            return exit_status(stop)
+
+
+def _stopped(stop: KeyboardInterrupt, args: argparse.Namespace | None) -> str:
+    """The one line said when a signal stopped the command."""
+    if args is None:
+        return f"unseen: {describe(stop)}"
+    if args.command == "train":
+        return f"unseen: {describe(stop)}; continue with --resume {args.resume or args.output}"
+    return f"unseen: {describe(stop)}; no output written"
+
+
+def _command(args: argparse.Namespace) -> int:
     warnings.showwarning = _show_warning
     with warnings.catch_warnings():
         warnings.simplefilter("ignore" if getattr(args, "quiet", False) else "default", UnseenWarning)
@@ -396,12 +452,6 @@ def main(argv: list[str] | None = None) -> int:
         except InputError as error:
             print(f"unseen: error: {error}", file=sys.stderr)
             return EXIT_BAD_INPUT
-        except KeyboardInterrupt:
-            if args.command == "train":
-                print(f"unseen: interrupted; continue with --resume {args.resume or args.output}", file=sys.stderr)
-            else:
-                print("unseen: interrupted; no output written", file=sys.stderr)
-            return 130
     return 0
 
 

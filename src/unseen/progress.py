@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextvars
 import math
 import threading
+import time
 from collections.abc import Callable, Iterable, Iterator
 from typing import TypeVar
 
@@ -15,6 +16,8 @@ T = TypeVar("T")
 # Seconds between redraws while no item arrives: the video engine emits nothing until its first window
 # of frames is filled (tens of seconds on a large video), and a bar that does not move looks hung.
 _TICK = 1.0
+# Seconds before the bar appears: quick jobs print nothing.
+_DELAY = 1.0
 
 # What work inside a batch of items reports to (the bar being shown, if any).
 _ahead: contextvars.ContextVar[Callable[[float], None] | None] = contextvars.ContextVar("ahead", default=None)
@@ -30,7 +33,8 @@ def progress(items: Iterable[T], total: int | None, desc: str, enabled: bool) ->
     if not enabled:
         yield from items
         return
-    bar = tqdm(total=total, desc=desc, unit="frame", delay=1.0, dynamic_ncols=True, leave=False)
+    bar = tqdm(total=total, desc=desc, unit="frame", delay=_DELAY, dynamic_ncols=True, leave=False)
+    started = time.monotonic()
     done = 0
     # Whole items shown: items out, or more while a batch reports its work ahead of them.
     shown = 0
@@ -54,6 +58,10 @@ def progress(items: Iterable[T], total: int | None, desc: str, enabled: bool) ->
             done += 1
             show(done)
             yield item
+        # tqdm redraws at most every 0.1 s, so the last items often go uncounted on screen; a log (where
+        # the bar's lines stay) would end at 99/100. The bar is drawn once more with all of them.
+        if time.monotonic() - started >= _DELAY:
+            bar.refresh()
     finally:
         try:
             _ahead.reset(token)

@@ -14,14 +14,28 @@ from fractions import Fraction
 from pathlib import Path
 from typing import Literal
 
-from unseen.errors import InputError
-from unseen.media.atomic import atomic_file, atomic_folder
+import numpy as np
+
+from unseen.errors import InputError, warn
+from unseen.media.atomic import atomic_file, atomic_folder, remove_stale_parts
 from unseen.media.frame import Frame
-from unseen.media.frames import list_images, read_frames
-from unseen.media.image import IMAGE_SUFFIXES, check_transparency, read_image, write_image
+from unseen.media.frames import list_images, looks_like_sequence, read_frames
+from unseen.media.image import (
+    ALPHA_IMAGE_SUFFIXES,
+    ALPHA_VIDEO_SUFFIXES,
+    DEEP_IMAGE_SUFFIXES,
+    IMAGE_SUFFIXES,
+    check_transparency,
+    image_size,
+    read_image,
+    restore,
+    write_image,
+)
 from unseen.media.video import VIDEO_SUFFIXES, VideoInfo, VideoReader, VideoWriter
 
 Kind = Literal["image", "video", "folder"]
+# What a folder of images is: frames of one video, unrelated photos, or "auto": told by looking.
+FOLDER_MODES = ("auto", "sequence", "photos")
 
 
 def media_kind(path: str | os.PathLike) -> Kind:
@@ -50,6 +64,18 @@ class Clip:
         Number of frames; for some video containers an estimate from duration and rate.
     exact_count
         Whether ``frame_count`` is known for certain before decoding.
+    size
+        ``(width, height)`` of the (first) frame.
+    sequence
+        Whether the frames are one video's, so that work may look across them (temporal smoothing, the
+        video engine); ``False`` for a photo and for a folder of photos.
+    same_size
+        Whether every frame has ``size``; photos of a folder may differ.
+    keep_original
+        Whether frames of image files carry the file's alpha channel or 16 bits (:attr:`Frame.original`).
+    accept_truncated
+        A video that stops before its declared length gives the frames it has, with a warning, instead of
+        an :class:`InputError`; ``frame_count`` is then what its index shows is in the file.
     """
 
     path: Path
@@ -58,6 +84,10 @@ class Clip:
     exact_count: bool
     size: tuple[int, int]
     video: VideoInfo | None = None
+    sequence: bool = True
+    same_size: bool = True
+    keep_original: bool = False
+    accept_truncated: bool = False
     _files: list[Path] = dataclasses.field(default_factory=list, repr=False)
 
     @property
@@ -66,26 +96,78 @@ class Clip:
 
     def __iter__(self) -> Iterator[Frame]:
         if self.kind == "video":
-            with VideoReader(self.path) as reader:
+            with VideoReader(self.path, self.accept_truncated) as reader:
                 yield from reader
         else:
-            yield from read_frames(self._files)
+            yield from read_frames(self._files, self.keep_original)
 
 
-def open_clip(path: str | os.PathLike) -> Clip:
-    """Open an image file, a video file or a folder of frames for reading."""
+def check_folder_mode(folder: str) -> None:
+    """``InputError`` unless ``folder`` is one of :data:`FOLDER_MODES`."""
+    if folder not in FOLDER_MODES:
+        raise InputError(f"unknown folder mode {folder!r}; choose one of: {', '.join(FOLDER_MODES)}")
+
+
+def open_clip(path: str | os.PathLike, folder: str = "auto", keep_original: bool = False,
+              accept_truncated: bool = False) -> Clip:
+    """Open an image file, a video file or a folder of frames for reading.
+
+    Parameters
+    ----------
+    path
+        The image, video or folder.
+    folder
+        What a folder holds: ``sequence`` (frames of one video: one size), ``photos`` (each image on its
+        own), or ``auto``: a sequence when its images share a size and neighbours look alike.
+    keep_original
+        Frames of image files carry the file's alpha channel or 16-bit pixels (:attr:`Frame.original`).
+    accept_truncated
+        A video cut short (a download or copy that stopped) gives the frames it has, with a warning; else it
+        is an :class:`InputError`, raised here already where the container's index shows it.
+    """
+    check_folder_mode(folder)
     path = Path(path)
     if not path.exists():
         raise InputError(f"{path}: no such file or folder")
     kind = media_kind(path)
     if kind == "video":
-        with VideoReader(path) as reader:
-            info = reader.info
-        exact = bool(info.frame_count) and path.suffix.lower() in (".mp4", ".mov", ".m4v")
-        return Clip(path, kind, info.frame_count, exact, (info.width, info.height), video=info)
-    files = [path] if kind == "image" else list_images(path)
-    first = read_image(files[0])
-    return Clip(path, kind, len(files), True, (first.shape[1], first.shape[0]), _files=files)
+        with VideoReader(path, accept_truncated) as reader:
+            info, present = reader.info, reader.frames_in_file
+        exact = bool(info.frame_count) and path.suffix.lower() in (".mp4", ".mov", ".m4v") and present is None
+        count = info.frame_count if present is None else present
+        return Clip(path, kind, count, exact, (info.width, info.height), video=info,
+                    accept_truncated=accept_truncated)
+    if kind == "image":
+        first = read_image(path)
+        return Clip(path, kind, 1, True, (first.shape[1], first.shape[0]), sequence=False,
+                    keep_original=keep_original, _files=[path])
+    files = list_images(path)
+    sizes = [image_size(file) for file in files]
+    same_size = len(set(sizes)) == 1
+    if folder == "sequence" and not same_size:
+        other = next(i for i, size in enumerate(sizes) if size != sizes[0])
+        raise InputError(f"{path}: frames of a sequence share one size, but {files[0].name} is "
+                         f"{sizes[0][0]}x{sizes[0][1]} and {files[other].name} is {sizes[other][0]}x{sizes[other][1]}")
+    sequence = folder == "sequence" or (folder == "auto" and same_size and looks_like_sequence(files))
+    return Clip(path, kind, len(files), True, sizes[0], sequence=sequence, same_size=same_size,
+                keep_original=keep_original, _files=files)
+
+
+def _picture(frame: Frame, suffix: str, video: bool = False) -> np.ndarray:
+    """What is written of ``frame`` into a file with ``suffix``: its picture, given back the input file's
+    alpha channel and 16 bits where the output keeps them (with a warning where it does not)."""
+    original = frame.original
+    if original is None:
+        return frame.image
+    alpha = suffix in (ALPHA_VIDEO_SUFFIXES if video else ALPHA_IMAGE_SUFFIXES)
+    depth = not video and suffix in DEEP_IMAGE_SUFFIXES
+    if original.shape[2] == 4 and not alpha:
+        warn(f"{suffix} cannot hold transparency: the input's alpha channel is dropped "
+             f"(write {', '.join(ALPHA_IMAGE_SUFFIXES)} to keep it)")
+    if original.dtype == np.uint16 and not depth and not video:
+        warn(f"{suffix} holds 8 bits per channel: the 16-bit input is written as 8-bit "
+             f"(write {', '.join(DEEP_IMAGE_SUFFIXES)} to keep 16 bits)")
+    return restore(frame.image, original, alpha, depth)
 
 
 class _FolderSink:
@@ -93,7 +175,7 @@ class _FolderSink:
         self._folder, self._suffix = folder, "." + frame_format.lower().lstrip(".")
 
     def write(self, frame: Frame) -> None:
-        write_image(self._folder / f"{frame.name}{self._suffix}", frame.image)
+        write_image(self._folder / f"{frame.name}{self._suffix}", _picture(frame, self._suffix), frame.palette)
 
 
 class _ImageSink:
@@ -103,8 +185,18 @@ class _ImageSink:
     def write(self, frame: Frame) -> None:
         if self._written:
             raise InputError(f"{self._path}: an image holds one frame; write a video or a folder instead")
-        write_image(self._path, frame.image)
+        write_image(self._path, _picture(frame, self._path.suffix.lower()), frame.palette)
         self._written = True
+
+
+class _VideoSink:
+    def __init__(self, writer: VideoWriter, suffix: str):
+        self._writer, self._suffix = writer, suffix
+
+    def write(self, frame: Frame) -> None:
+        if frame.original is not None:
+            frame = frame.with_image(_picture(frame, self._suffix, video=True))
+        self._writer.write(frame)
 
 
 def check_output(source: Clip, output: str | os.PathLike, frame_format: str = "png",
@@ -113,6 +205,7 @@ def check_output(source: Clip, output: str | os.PathLike, frame_format: str = "p
 
     ``other_inputs`` (a mask, say) are protected like the source: the output may not be any of them.
     ``alpha`` says the frames will be RGBA: the output (or the folder's frame format) must keep it.
+    Nothing is created: the folders the output needs are made by :func:`clip_writer`.
     """
     output = Path(output)
     kind = media_kind(output)
@@ -122,45 +215,95 @@ def check_output(source: Clip, output: str | os.PathLike, frame_format: str = "p
     if kind == "image" and (source.frame_count or 0) > 1:
         raise InputError(f"{output}: an image cannot hold {source.frame_count} frames; "
                          "give a video or a folder")
+    if kind == "video" and not source.same_size:
+        raise InputError(f"{output}: the photos in {source.path} differ in size and cannot make one video; "
+                         "write a folder")
     if "." + frame_format.lower().lstrip(".") not in IMAGE_SUFFIXES:
         raise InputError(f"unknown frame format {frame_format!r}; use one of {', '.join(IMAGE_SUFFIXES)}")
     if alpha:
         check_transparency(output / f"*.{frame_format.lstrip('.')}" if kind == "folder" else output)
-    parent = output.parent if kind != "folder" or not output.is_dir() else output
-    try:
-        parent.mkdir(parents=True, exist_ok=True)
-    except OSError as error:
-        raise InputError(f"{parent}: cannot create the output folder ({error.strerror})") from None
-    if not os.access(parent, os.W_OK):
-        raise InputError(f"{parent}: the output folder is not writable")
+    _check_creatable(output.parent)
     return kind
+
+
+def _check_creatable(folder: Path) -> None:
+    """``InputError`` unless ``folder`` is, or can be made, a folder we may write in."""
+    existing = folder
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    if not existing.is_dir():
+        raise InputError(f"{folder}: cannot create the output folder ({existing} is not a folder)")
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise InputError(f"{existing}: the output folder is not writable")
+
+
+def _make_folders(folder: Path) -> list[Path]:
+    """Create ``folder`` and its missing parents; return those created, innermost first."""
+    missing = []
+    while not folder.exists() and folder != folder.parent:
+        missing.append(folder)
+        folder = folder.parent
+    for created in reversed(missing):
+        try:
+            created.mkdir(exist_ok=True)
+        except OSError as error:
+            raise InputError(f"{created}: cannot create the output folder ({error.strerror})") from None
+    return missing
+
+
+def _remove_empty(folders: list[Path]) -> None:
+    for folder in folders:
+        try:
+            folder.rmdir()
+        except OSError:  # something else was put there meanwhile: it stays, and so do its parents
+            return
 
 
 @contextlib.contextmanager
 def clip_writer(output: str | os.PathLike, source: Clip, frame_format: str = "png",
                 other_inputs: tuple[str | os.PathLike, ...] = (), alpha: bool = False,
-                max_side: int | None = None) -> Iterator:
+                max_side: int | None = None, codec: str | None = None, crf: int | None = None) -> Iterator:
     """Yield an object whose ``write(frame)`` adds frames to ``output``; nothing appears there unless
-    the block finishes without an error.
+    the block finishes without an error (not even the folders made for it).
 
     A video output takes the source video's rate, timestamps, rotation and audio (a GIF: rate capped,
     no audio); a folder output gets one ``<frame name>.<frame_format>`` file per frame. ``alpha`` checks
     up front that the output keeps the transparency of RGBA frames (it is checked at the first frame
-    anyway); ``max_side`` is :class:`VideoWriter`'s and applies to video outputs only.
+    anyway); ``max_side``, ``codec`` and ``crf`` are :class:`VideoWriter`'s and apply to video outputs only
+    (``codec`` or ``crf`` for another output is an :class:`InputError`). Frames that carry
+    their file's alpha or 16 bits (:attr:`Frame.original`) get them back where the output keeps them.
+    Temporary outputs left by killed runs beside ``output`` are removed first.
     """
     output = Path(output)
     kind = check_output(source, output, frame_format, other_inputs, alpha)
+    if kind != "video" and (codec or crf is not None):
+        raise InputError(f"{output}: --codec and --crf apply to video outputs only")
+    made = _make_folders(output.parent)
+    remove_stale_parts(output.parent)
+    finished = False
     try:
-        if kind == "folder":
-            with atomic_folder(output) as tmp:
-                yield _FolderSink(tmp, frame_format)
-        elif kind == "image":
-            with atomic_file(output) as tmp:
-                yield _ImageSink(tmp)
-        else:
-            audio = source.path if source.video else None
-            with atomic_file(output) as tmp, \
-                    VideoWriter(tmp, like=source.video, audio_from=audio, max_side=max_side) as sink:
-                yield sink
+        with _sink(kind, output, source, frame_format, max_side, (codec, crf)) as sink:
+            yield sink
+        finished = True
     except OSError as error:
         raise InputError(f"{output}: cannot write the output ({error.strerror or error})") from None
+    finally:
+        if not finished:
+            _remove_empty(made)
+
+
+@contextlib.contextmanager
+def _sink(kind: Kind, output: Path, source: Clip, frame_format: str, max_side: int | None,
+          encoding: tuple[str | None, int | None] = (None, None)) -> Iterator:
+    if kind == "folder":
+        with atomic_folder(output) as tmp:
+            yield _FolderSink(tmp, frame_format)
+    elif kind == "image":
+        with atomic_file(output) as tmp:
+            yield _ImageSink(tmp)
+    else:
+        audio = source.path if source.video else None
+        with atomic_file(output) as tmp, \
+                VideoWriter(tmp, like=source.video, audio_from=audio, max_side=max_side, codec=encoding[0],
+                            crf=encoding[1]) as writer:
+            yield _VideoSink(writer, output.suffix.lower())

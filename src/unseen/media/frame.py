@@ -14,7 +14,10 @@ class Frame:
     frames, which image formats and video containers that keep transparency write with their alpha.
 
     ``name`` is the stem an output frame file gets; ``pts``, ``duration`` and ``time_base`` carry a video
-    frame's timing so that variable and fractional frame rates survive processing untouched.
+    frame's timing so that variable and fractional frame rates survive processing untouched. ``original``
+    is the file's own pixels where they hold more than ``image`` (an alpha channel, 16 bits per channel;
+    read only for jobs that give them back, see :func:`unseen.media.image.restore`). ``palette`` (K x 3 RGB)
+    says that ``image`` is an index image whose index k shows in ``palette[k - 1]``.
     """
 
     image: np.ndarray
@@ -23,10 +26,12 @@ class Frame:
     pts: int | None = None
     duration: int | None = None
     time_base: Fraction | None = None
+    original: np.ndarray | None = dataclasses.field(default=None, repr=False)
+    palette: np.ndarray | None = dataclasses.field(default=None, repr=False)
 
-    def with_image(self, image: np.ndarray) -> Frame:
-        """The same frame (name, timing) holding another picture."""
-        return dataclasses.replace(self, image=image)
+    def with_image(self, image: np.ndarray, palette: np.ndarray | None = None) -> Frame:
+        """The same frame (name, timing, original) holding another picture, an index image if ``palette``."""
+        return dataclasses.replace(self, image=image, palette=palette)
 
     @property
     def size(self) -> tuple[int, int]:

@@ -1,6 +1,9 @@
-"""Draw class label maps over frames: translucent fills with a solid edge, or coloured contours."""
+"""Draw class label maps over frames: translucent fills with a solid edge, or coloured contours; and the
+legend that names the colours."""
 
 from __future__ import annotations
+
+from collections.abc import Sequence
 
 import cv2
 import numpy as np
@@ -102,4 +105,42 @@ def contours(rgb: np.ndarray, labels: np.ndarray, colors: np.ndarray | None = No
     for k in np.unique(labels[labels > 0]):
         found, _ = cv2.findContours((labels == k).astype(np.uint8), cv2.RETR_LIST, cv2.CHAIN_APPROX_NONE)
         cv2.drawContours(out, found, -1, tuple(int(c) for c in table[k]), width, cv2.LINE_AA)
+    return out
+
+
+def legend(rgb: np.ndarray, names: Sequence[str], colors: np.ndarray, opacity: float = 0.6) -> np.ndarray:
+    """Name each class in its colour, beside a swatch of it, on a dark panel in the top-left corner.
+
+    Parameters
+    ----------
+    rgb : (H, W, 3) uint8 ndarray
+        The rendered frame.
+    names : sequence of str
+        The class names, label order.
+    colors : (N, 3) uint8 array_like
+        Their colours, in the same order.
+    opacity : float
+        How dark the panel is, 0 (not at all) to 1 (black): enough for any colour to read on any frame.
+
+    Returns
+    -------
+    (H, W, 3) uint8 ndarray
+        A new image; the text is sized to the frame (like a caption) and what does not fit is left out.
+    """
+    out = rgb.copy()
+    scale = max(0.35, min(rgb.shape[:2]) / 1200)
+    thickness = max(1, round(scale * 1.6))
+    (_, text_height), baseline = cv2.getTextSize("Ag", cv2.FONT_HERSHEY_SIMPLEX, scale, thickness)
+    row, pad = text_height + baseline + max(2, text_height // 2), max(3, text_height // 2)
+    width = pad * 3 + text_height + max(cv2.getTextSize(n, cv2.FONT_HERSHEY_SIMPLEX, scale, thickness)[0][0]
+                                        for n in names)
+    height = min(rgb.shape[0], pad * 2 + row * len(names))
+    panel = out[:height, :min(width, rgb.shape[1])]
+    panel[:] = (panel * (1.0 - opacity) + 0.5).astype(np.uint8)
+    for i, (name, color) in enumerate(zip(names, np.asarray(colors, np.uint8).reshape(-1, 3), strict=True)):
+        color = tuple(int(c) for c in color)
+        top = pad + i * row
+        cv2.rectangle(out, (pad, top), (pad + text_height, top + text_height), color, cv2.FILLED)
+        cv2.putText(out, name, (pad * 2 + text_height, top + text_height), cv2.FONT_HERSHEY_SIMPLEX, scale, color,
+                    thickness, cv2.LINE_AA)
     return out

@@ -2,20 +2,22 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 
 from unseen.render.alpha import refine_alpha
 from unseen.render.background import composite
 from unseen.render.collage import collage
 from unseen.render.cutout import cutout, mask_image
-from unseen.render.overlay import contours, overlay
+from unseen.render.overlay import contours, legend, overlay
 
 RENDER_KINDS = ("mask", "overlay", "contours", "cutout", "collage")
 WHITE = (255, 255, 255)
 
 
 def render_view(kind: str, rgb: np.ndarray, labels: np.ndarray, foreground: np.ndarray,
-                colors: np.ndarray) -> np.ndarray:
+                colors: np.ndarray, names: Sequence[str] = ()) -> np.ndarray:
     """One frame rendered as ``kind`` (see :data:`RENDER_KINDS`).
 
     Parameters
@@ -32,13 +34,14 @@ def render_view(kind: str, rgb: np.ndarray, labels: np.ndarray, foreground: np.n
         HxW float32 probability of any class (the soft edge of cut-outs).
     colors : ndarray
         K x 3 uint8, one RGB colour per class.
+    names : sequence of str
+        The classes' names: with two or more, ``overlay`` and ``contours`` get a legend.
     """
     if kind == "mask":
         return mask_image(labels, len(colors))
-    if kind == "overlay":
-        return overlay(rgb, labels, colors)
-    if kind == "contours":
-        return contours(rgb, labels, colors)
+    if kind in ("overlay", "contours"):
+        drawn = overlay(rgb, labels, colors) if kind == "overlay" else contours(rgb, labels, colors)
+        return legend(drawn, names, colors) if len(names) > 1 else drawn
     alpha = refine_alpha(rgb, foreground)
     if kind == "cutout":
         return cutout(rgb, alpha)

@@ -42,6 +42,7 @@ SCHEDULES = ("plateau", "cosine")
 MAX_EPOCHS = 1000  # without --epochs, a run ends by the time limit or patience long before this
 GPU_WORKERS = 4
 PLATEAU_FACTOR, PLATEAU_PATIENCE = 0.5, 3
+PLATEAU_STOP = 10  # epochs without a better score before a plateau-scheduled run stops
 # Validation takes a while too: a time limit stops training early enough for one more validation.
 VALIDATION_MARGIN = 1.2
 
@@ -60,12 +61,15 @@ class TrainOptions:
         Samples per step (per process under torchrun).
     lr, weight_decay : float
         AdamW's learning rate and decoupled weight decay.
-    schedule : str
+    schedule : str or None
         ``plateau``: halve the rate after 3 epochs without a better score; ``cosine``: decay to zero over
         the run: over ``epochs``, or else over the time limit (by the clock: the rate reaches zero when
-        the time is up, however fast the steps turn out to be).
-    patience : int
-        Stop after this many epochs without a better score (0: never).
+        the time is up, however fast the steps turn out to be). None: cosine when the run has a length
+        (``epochs`` or ``time_limit``), plateau otherwise.
+    patience : int or None
+        Stop after this many epochs without a better score (0: never). None: 10 with the plateau
+        schedule; never with cosine, whose run has a planned length (stopped early, it would leave the
+        rate high and the model unsettled).
     workers : int or None
         Data-loading processes (augmentation runs in them); 0 loads in the training process. None: 0 on
         the CPU (augmenting a batch takes ~5 % of a training step there, and a worker would take a core
@@ -87,14 +91,18 @@ class TrainOptions:
     batch: int = 8
     lr: float = 1e-3
     weight_decay: float = 1e-4
-    schedule: str = "plateau"
-    patience: int = 10
+    schedule: str | None = None
+    patience: int | None = None
     workers: int | None = None
     device: str = "cpu"
     seed: int = 0
     amp: bool = True
     threads: int | None = None
     show_progress: bool = True
+
+    def __post_init__(self) -> None:
+        if self.schedule is None:
+            self.schedule = "cosine" if self.epochs is not None or self.time_limit is not None else "plateau"
 
     def check(self) -> None:
         """Raise :class:`InputError` for values that cannot work."""
@@ -211,12 +219,11 @@ class Trainer:
         # Channels-last runs the grouped and depth-wise convolutions of these networks ~10-25 % faster.
         model = self.build_model().to(self.device, memory_format=torch.channels_last)
         optimizer = torch.optim.AdamW(model.parameters(), lr=self.options.lr, weight_decay=self.options.weight_decay)
-        if resumed is not None:
-            model.load_state_dict(resumed["model"])
-            optimizer.load_state_dict(resumed["trainer"]["optimizer"])
         self._epoch_batches = len(SeededBatches(len(train_set), self.options.batch, 0, 0, 0, self.rank, self.world))
         scheduler = self._scheduler(optimizer)
-        if resumed is not None:
+        if resumed is not None:  # after the scheduler, which sets the rate when it is made
+            model.load_state_dict(resumed["model"])
+            optimizer.load_state_dict(resumed["trainer"]["optimizer"])
             scheduler.load_state_dict(resumed["trainer"]["scheduler"])
             set_rng_state(resumed["trainer"]["rng"])
         trained = nn.parallel.DistributedDataParallel(model) if self.world > 1 else model
@@ -292,9 +299,9 @@ class Trainer:
         optimizer.zero_grad(set_to_none=True)
         with torch.autocast(self.device.type, enabled=self._amp):
             loss = self.compute_loss(model, batch)
-        if not torch.isfinite(loss):
-            raise FloatingPointError(f"the loss became {loss.item()} at step {self.state.step}; "
-                                     "try a lower --lr")
+        if not torch.isfinite(loss):  # the settings diverge: say so in one line rather than train on NaN
+            raise InputError(f"the loss became {loss.item()} at step {self.state.step}; try a lower --lr "
+                             f"(last.pt in {self.run} holds the last finished epoch)")
         scaler.scale(loss).backward()
         scaler.step(optimizer)
         scaler.update()
@@ -393,7 +400,10 @@ class Trainer:
         return stop
 
     def _patience_out(self) -> bool:
-        return self.options.patience > 0 and self.state.bad_epochs >= self.options.patience
+        patience = self.options.patience
+        if patience is None:
+            patience = PLATEAU_STOP if self.options.schedule == "plateau" else 0
+        return patience > 0 and self.state.bad_epochs >= patience
 
     def _scheduler(self, optimizer: torch.optim.Optimizer) -> Any:
         if self.options.schedule == "plateau":
