@@ -38,6 +38,7 @@ bench: setup
 	$(BIN)/python bench/video.py
 	$(BIN)/python bench/segment.py --ablation
 	$(BIN)/python bench/fidelity.py
+	$(BIN)/python bench/train.py
 
 clean:
 	rm -rf $(VENV) demo-output .pytest_cache
