@@ -152,6 +152,15 @@ def test_a_stop_inside_an_epoch_resumes_from_that_batch(discs: Path, tmp_path: P
     assert_same_weights(weights(tmp_path / "whole"), weights(tmp_path / "cut"))
 
 
+def test_init_from_an_earlier_run_starts_where_it_ended(discs: Path, tmp_path: Path) -> None:
+    first = trainer(discs, tmp_path / "first", epochs=6).fit()
+    spec = SegmenterSpec(str(discs), arch="unet", init=str(tmp_path / "first"), classes=["disc"], size=SIZE,
+                         network=TINY["unet"], augment="none")
+    options = TrainOptions(epochs=1, batch=4, lr=1e-4, show_progress=False)
+    again = SegmenterTrainer(tmp_path / "again", spec, options).fit()
+    assert again["iou/disc"] > first["iou/disc"] - 0.1, (first, again)
+
+
 def test_time_limit_stops_and_keeps_the_best(discs: Path, tmp_path: Path) -> None:
     best = trainer(discs, tmp_path / "run", time_limit=0.02, schedule="cosine").fit()  # 1.2 s: an epoch or two
     assert (tmp_path / "run" / "best.pt").exists()

@@ -9,6 +9,7 @@ the normalisation.
 from __future__ import annotations
 
 import os
+import sys
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
@@ -125,7 +126,7 @@ class SegmenterTrainer(Trainer):
             state, source_classes, _ = load_init_state(init)
             report = transfer_weights(network, state, source_classes, self.data.classes)
             if self.options.show_progress and self.rank == 0:
-                print(f"unseen: started from {init}: {report}", flush=True)
+                print(f"unseen: started from {init}: {report}", file=sys.stderr, flush=True)
         return network
 
     def build_datasets(self) -> tuple[Dataset, Dataset]:
