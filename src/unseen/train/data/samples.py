@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -11,29 +10,12 @@ from typing import Protocol
 
 import numpy as np
 import torch
-from PIL import Image
 
 from unseen.errors import InputError
-from unseen.media.image import read_image
+from unseen.media.image import image_size, read_image
 from unseen.nets.espnetv2 import IMAGENET_MEAN, IMAGENET_STD
 
 IGNORE = 255
-EXIF_ORIENTATION = 0x0112
-
-
-def image_size(path: str | os.PathLike) -> tuple[int, int]:
-    """(width, height) of an image as :func:`unseen.media.image.read_image` returns it, from its header only."""
-    path = Path(path)
-    if not path.is_file():
-        raise InputError(f"{path}: no such file")
-    try:
-        with Image.open(path) as image:
-            width, height = image.size
-            orientation = image.getexif().get(EXIF_ORIENTATION, 1)
-    except (OSError, SyntaxError, ValueError) as error:
-        raise InputError(f"{path}: not a readable image ({error})") from None
-    # read_image turns photos upright; orientations 5-8 swap the sides.
-    return (height, width) if orientation in (5, 6, 7, 8) else (width, height)
 
 
 class _Target(Protocol):
