@@ -56,30 +56,79 @@ def working_hole(hole: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
     return cv2.resize(hole.astype(np.float32), shape[::-1], interpolation=cv2.INTER_AREA) > 0
 
 
-def full_size(flow: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+def full_size(flow: np.ndarray | Completed, size: tuple[int, int]) -> np.ndarray:
     """A working-grid flow resampled to the full ``size`` (width, height)."""
+    if isinstance(flow, Completed):
+        flow = flow.full()
     if flow.shape[1] == size[0]:
         return flow
     return cv2.resize(flow, size, interpolation=cv2.INTER_LINEAR)
 
 
-def sample_points(image: np.ndarray, x: np.ndarray, y: np.ndarray, border: int = cv2.BORDER_CONSTANT
-                  ) -> np.ndarray:
-    """Bilinear samples of ``image`` (HxW or HxWxC) at N sub-pixel points: N or N x C values."""
+def sample_points(image: np.ndarray, x: np.ndarray, y: np.ndarray, border: int = cv2.BORDER_CONSTANT,
+                  outside: float = 0.0) -> np.ndarray:
+    """Bilinear samples of ``image`` (HxW or HxWxC) at N sub-pixel points: N or N x C values; ``outside``
+    is the value beyond the image with ``BORDER_CONSTANT``."""
     # cv2.remap takes maps under 32767 pixels a side: lay the points out as rows of 4096.
     count, width = len(x), 4096
     rows = max(1, -(-count // width))
     grid = np.zeros((2, rows * width), np.float32)
     grid[0, :count], grid[1, :count] = x, y
     out = cv2.remap(image, grid[0].reshape(rows, width), grid[1].reshape(rows, width), cv2.INTER_LINEAR,
-                    borderMode=border, borderValue=0)
+                    borderMode=border, borderValue=outside)
     return out.reshape(rows * width, *image.shape[2:])[:count]
 
 
-def lookup_points(flow: np.ndarray, x: np.ndarray, y: np.ndarray, scale: float) -> np.ndarray:
+def lookup_points(flow: np.ndarray | Completed, x: np.ndarray, y: np.ndarray, scale: float) -> np.ndarray:
     """Sample a working-grid flow at full-size points (N x 2), bilinear."""
+    if isinstance(flow, Completed):
+        return flow.lookup(x, y, scale)
     # Pixel centres: full-size x maps to working (x + 0.5) / scale - 0.5.
     return sample_points(flow, (x + 0.5) / scale - 0.5, (y + 0.5) / scale - 0.5, cv2.BORDER_REPLICATE)
+
+
+class Completed:
+    """A flow completed inside a hole, kept as the estimated flow (shared with the other completions of it)
+    and, over the box where completing changed it (and one pixel around), its own values: a window keeps
+    one estimated flow per frame pair, not one per way of completing it. Read exactly as the whole
+    completed array would be."""
+
+    def __init__(self, estimated: np.ndarray, completed: np.ndarray):
+        self.estimated = estimated
+        self.shape = estimated.shape
+        self.box: np.ndarray | None = None
+        changed = (completed != estimated).any(axis=2)
+        if changed.any():
+            h, w = changed.shape
+            ys, xs = np.nonzero(changed.any(axis=1))[0], np.nonzero(changed.any(axis=0))[0]
+            self.rows = slice(max(int(ys[0]) - 1, 0), min(int(ys[-1]) + 2, h))
+            self.cols = slice(max(int(xs[0]) - 1, 0), min(int(xs[-1]) + 2, w))
+            self.box = completed[self.rows, self.cols].copy()
+
+    def full(self) -> np.ndarray:
+        """The whole completed flow (a new array where completing changed something)."""
+        if self.box is None:
+            return self.estimated
+        out = self.estimated.copy()
+        out[self.rows, self.cols] = self.box
+        return out
+
+    def lookup(self, x: np.ndarray, y: np.ndarray, scale: float) -> np.ndarray:
+        """:func:`lookup_points` of the whole completed flow."""
+        wx, wy = (x + 0.5) / scale - 0.5, (y + 0.5) / scale - 0.5
+        if self.box is None:
+            return sample_points(self.estimated, wx, wy, cv2.BORDER_REPLICATE)
+        h, w = self.shape[:2]
+        # A bilinear sample that touches a changed pixel lies wholly in the box (one pixel wider than the
+        # change); one beyond the flow's edge reads the edge, which the box then holds too.
+        rows, cols = self.rows, self.cols
+        inside = (((wx >= cols.start) | (cols.start == 0)) & ((wx <= cols.stop - 1) | (cols.stop == w))
+                  & ((wy >= rows.start) | (rows.start == 0)) & ((wy <= rows.stop - 1) | (rows.stop == h)))
+        out = np.empty((len(x), 2), np.float32)
+        out[~inside] = sample_points(self.estimated, wx[~inside], wy[~inside], cv2.BORDER_REPLICATE)
+        out[inside] = sample_points(self.box, wx[inside] - np.float32(cols.start), wy[inside] - np.float32(rows.start),
+                                    cv2.BORDER_REPLICATE)
+        return out
 
 
 def _bbox(mask: np.ndarray, margin: int) -> tuple[slice, slice]:

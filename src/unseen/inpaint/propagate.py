@@ -16,6 +16,56 @@ import numpy as np
 from unseen.inpaint.flow import lookup_points, sample_points
 
 
+class Visibility:
+    """Where a frame shows the background: everywhere but its hole (or everywhere, once filled).
+
+    Kept as the hole's box alone (float32, 1 = seen), so that a window of large frames does not hold a
+    full-size map per frame; sampled exactly as that map would be.
+    """
+
+    def __init__(self, hole: np.ndarray | None):
+        self.box: np.ndarray | None = None
+        self.x0 = self.y0 = 0
+        if hole is not None and hole.any():
+            h, w = hole.shape
+            ys, xs = np.nonzero(hole.any(axis=1))[0], np.nonzero(hole.any(axis=0))[0]
+            # One seen pixel around the hole, so bilinear samples near the box's edge read it, not the border.
+            self.y0, self.x0 = max(int(ys[0]) - 1, 0), max(int(xs[0]) - 1, 0)
+            rows, cols = slice(self.y0, min(int(ys[-1]) + 2, h)), slice(self.x0, min(int(xs[-1]) + 2, w))
+            self.box = (~hole[rows, cols]).astype(np.float32)
+
+    def seen(self, x: np.ndarray, y: np.ndarray) -> np.ndarray:
+        """Whether every pixel a bilinear sample at each point touches is seen (bool per point)."""
+        if self.box is None:
+            return np.ones(len(x), bool)
+        # Shifting by whole pixels is exact in float32, so the samples weigh pixels as on the full map.
+        return sample_points(self.box, x - np.float32(self.x0), y - np.float32(self.y0), outside=1.0) > 0.999
+
+
+class Shrunk:
+    """A per-frame field kept ``factor`` times smaller on each side (a low-passed frame, whose detail a
+    smaller grid still holds), sampled at full-size points like the full-size field."""
+
+    def __init__(self, image: np.ndarray, factor: int):
+        self.image, self.factor = image, factor
+        self.shape = image.shape
+
+    def sample(self, x: np.ndarray, y: np.ndarray) -> np.ndarray:
+        f = np.float32(self.factor)
+        return sample_points(self.image, (x + np.float32(0.5)) / f - np.float32(0.5),
+                             (y + np.float32(0.5)) / f - np.float32(0.5))
+
+
+def _sample_field(field: np.ndarray | Shrunk, x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    return field.sample(x, y) if isinstance(field, Shrunk) else sample_points(field, x, y)
+
+
+def _seen(visible: Visibility | np.ndarray, x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    if isinstance(visible, Visibility):
+        return visible.seen(x, y)
+    return sample_points(visible, x, y) > 0.999
+
+
 @dataclasses.dataclass
 class Sightings:
     """For the hole pixels of one frame (in ``np.nonzero`` order): where each one was seen.
@@ -32,8 +82,8 @@ class Sightings:
         return self.frame >= 0
 
 
-def track(t: int, hole: np.ndarray, flows: list[np.ndarray | None], visible: list[np.ndarray], step: int,
-          hits: int = 1, scale: float = 1.0) -> list[Sightings]:
+def track(t: int, hole: np.ndarray, flows: list[np.ndarray | None], visible: Sequence[Visibility | np.ndarray],
+          step: int, hits: int = 1, scale: float = 1.0) -> list[Sightings]:
     """Follow the hole pixels of frame ``t`` through frames ``t+step, t+2*step, ...``.
 
     Parameters
@@ -44,7 +94,8 @@ def track(t: int, hole: np.ndarray, flows: list[np.ndarray | None], visible: lis
         ``flows[s]`` is the completed flow from frame ``s`` to frame ``s + step``, None where a chain must
         stop (the window's edge, a scene cut).
     visible
-        Per frame, HxW float32: 1 where the frame shows the background (outside its hole, or filled).
+        Per frame, where it shows the background (outside its hole, or filled): a :class:`Visibility`, or
+        an HxW float32 map, 1 where seen.
     hits
         How many sightings to collect per pixel: the 1st, 2nd, ... frame that shows it.
     scale
@@ -66,7 +117,7 @@ def track(t: int, hole: np.ndarray, flows: list[np.ndarray | None], visible: lis
         x, y, s = x + motion[:, 0], y + motion[:, 1], s + step
         inside = (x >= 0) & (x <= width - 1) & (y >= 0) & (y <= height - 1)
         # Seen only if every pixel the bilinear sample touches is seen: no hole colour bleeds in.
-        seen = inside & (sample_points(visible[s], x, y) > 0.999)
+        seen = inside & _seen(visible[s], x, y)
         for k in np.unique(level[pending[seen]]):
             pick = seen & (level[pending] == k)
             hit = pending[pick]
@@ -87,7 +138,7 @@ def _by_frame(sightings: Sightings):
             yield s, pick
 
 
-def sample(fields: Sequence[Sequence[np.ndarray | None]], sightings: Sightings
+def sample(fields: Sequence[Sequence[np.ndarray | Shrunk | None]], sightings: Sightings
            ) -> tuple[list[np.ndarray], np.ndarray]:
     """Values of per-frame fields (frames, blurred frames, flows) where the pixels were seen, bilinear:
     one N x C float32 array per sequence of fields, and which pixels could be sampled (seen, in a frame
@@ -99,13 +150,13 @@ def sample(fields: Sequence[Sequence[np.ndarray | None]], sightings: Sightings
         if fields[0][s] is None:
             continue
         for seq, out in zip(fields, values, strict=True):
-            out[pick] = sample_points(seq[s], sightings.x[pick], sightings.y[pick]).reshape(len(pick), -1)
+            out[pick] = _sample_field(seq[s], sightings.x[pick], sightings.y[pick]).reshape(len(pick), -1)
         ok[pick] = True
     return values, ok
 
 
 def average(fields: Sequence[np.ndarray | None], t: int, sightings: list[Sightings],
-            judge: Sequence[np.ndarray | None] | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+            judge: Sequence[np.ndarray | Shrunk | None] | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The mean of a per-frame field (the frames themselves) over each pixel's sightings, nearer frames
     weighing more: averaging several views cancels much of the drift of long flow chains and keeps a
     fill steady from frame to frame.

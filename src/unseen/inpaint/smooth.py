@@ -34,14 +34,10 @@ def membrane_fill(img: np.ndarray, hole: np.ndarray, sweeps: int = 30) -> np.nda
         return img.copy()
     if hole.all():
         return np.full_like(img, 128.0)
-    # Only the hole's surroundings shape the solution: solve on its bounding box with a margin.
-    ys, xs = np.nonzero(hole)
-    margin = 8 + max(np.ptp(ys), np.ptp(xs)) // 4
-    rows = slice(max(ys.min() - margin, 0), ys.max() + margin + 1)
-    cols = slice(max(xs.min() - margin, 0), xs.max() + margin + 1)
-    if (rows.stop - rows.start) * (cols.stop - cols.start) < 0.8 * hole.size:
+    region = membrane_region(hole)
+    if region is not None:
         out = img.copy()
-        out[rows, cols] = membrane_fill(img[rows, cols], hole[rows, cols], sweeps)
+        out[region] = membrane_fill(img[region], hole[region], sweeps)
         return out
     h, w = hole.shape
     out = img.copy()
@@ -64,6 +60,19 @@ def membrane_fill(img: np.ndarray, hole: np.ndarray, sweeps: int = 30) -> np.nda
         nb = cv2.filter2D(out, -1, _CROSS, borderType=cv2.BORDER_REPLICATE).reshape(out.shape)
         cv2.copyTo(nb, hole_u8, out)
     return out
+
+
+def membrane_region(hole: np.ndarray) -> tuple[slice, slice] | None:
+    """The box :func:`membrane_fill` solves on (the hole's box with a margin: only the hole's surroundings
+    shape the solution), or None where it takes the whole image (the box would be most of it)."""
+    ys, xs = np.nonzero(hole)
+    margin = 8 + max(np.ptp(ys), np.ptp(xs)) // 4
+    # (The ends may lie beyond the image: slicing stops at its edge.)
+    rows = slice(int(max(ys.min() - margin, 0)), int(ys.max() + margin + 1))
+    cols = slice(int(max(xs.min() - margin, 0)), int(xs.max() + margin + 1))
+    if (rows.stop - rows.start) * (cols.stop - cols.start) < 0.8 * hole.size:
+        return rows, cols
+    return None
 
 
 @dataclass

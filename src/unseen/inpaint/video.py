@@ -19,22 +19,23 @@ import numpy as np
 
 from unseen.inpaint.base import Filler, get_filler
 from unseen.inpaint.flow import (
+    Completed,
     FlowEstimator,
     complete_flow,
     continue_border_flow,
     full_size,
     is_scene_cut,
-    warp,
+    sample_points,
     working_hole,
 )
-from unseen.inpaint.propagate import average, track
-from unseen.inpaint.smooth import membrane_fill
+from unseen.inpaint.propagate import Shrunk, Visibility, average, track
+from unseen.inpaint.smooth import membrane_fill, membrane_region
 from unseen.masks.ops import dilate
 from unseen.media.frame import Frame
 from unseen.progress import report_ahead
 
 FramesWithHoles = Iterable[tuple[Frame, np.ndarray]]
-Flows = list[np.ndarray | None]
+Flows = list[Completed | None]
 # Key frames hallucinated per window at most; more are never needed in practice (measured: 1 or 2).
 _MAX_KEY_FRAMES = 8
 # Ways to complete the flow inside a hole. The camera's motion is right for the background; the border's
@@ -48,8 +49,69 @@ _DOUBT_BLUR = 3.0
 _DOUBT_DEPTH = 10.0
 # Shares of a window's time (measured at 432x240 and 854x480): flows, then propagation; smoothing the rest.
 _FLOW_WORK, _PROPAGATION_WORK = 0.3, 0.6
+# Blur (sigma, px) of the routes' shares before the smoothing flow mixes them.
+_SHARE_BLUR = 2.0
+# Frames larger than this (pixels) keep their low-passed copy smaller (see _low_pass). 1 << 20 leaves every
+# frame up to 1280x720 as it was; 1080p frames keep it halved (measured: ... ), 4K quartered.
+_LOW_PASS_PIXELS = 1 << 20
 # Largest colour difference (mean over RGB) along the hole's border that the seam correction trusts.
 _SEAM_MAX = 16.0
+
+
+class _Output:
+    """A frame's output while its window is being filled: the input itself (not copied) and a copy of the
+    box around its hole, where the fill is written. A window of 1080p frames then holds its inputs and
+    their holes' boxes, rather than a second copy of every frame."""
+
+    def __init__(self, image: np.ndarray, hole: np.ndarray):
+        self._input = image
+        self._rows = self._cols = slice(0, 0)
+        if hole.any():
+            ys, xs = np.nonzero(hole.any(axis=1))[0], np.nonzero(hole.any(axis=0))[0]
+            self._rows, self._cols = slice(ys[0], ys[-1] + 1), slice(xs[0], xs[-1] + 1)
+        self._box = image[self._rows, self._cols].copy()
+
+    def put(self, ys: np.ndarray, xs: np.ndarray, values: np.ndarray) -> None:
+        """Write ``values`` at the points (inside the hole's box)."""
+        self._box[ys - self._rows.start, xs - self._cols.start] = values
+
+    def get(self, hole: np.ndarray) -> np.ndarray:
+        """The output's pixels under ``hole`` (inside the box), in ``np.nonzero`` order."""
+        return self._box[hole[self._rows, self._cols]]
+
+    def set(self, hole: np.ndarray, values: np.ndarray) -> None:
+        """Write ``values`` (``np.nonzero`` order) under ``hole`` (inside the box)."""
+        self._box[hole[self._rows, self._cols]] = values
+
+    def sample(self, x: np.ndarray, y: np.ndarray, hole: np.ndarray, values: np.ndarray | None) -> np.ndarray:
+        """Bilinear samples (N x 3 float32) of the output at full-size points, as ``warp`` would take them
+        from the whole frame (borders replicated), its ``hole`` pixels holding ``values`` (float, in
+        ``np.nonzero`` order) if given: only the box around the points is made."""
+        h, w = self._input.shape[:2]
+        rows = slice(max(int(np.floor(y.min())) - 1, 0), min(int(np.floor(y.max())) + 3, h))
+        cols = slice(max(int(np.floor(x.min())) - 1, 0), min(int(np.floor(x.max())) + 3, w))
+        if rows.start >= rows.stop or cols.start >= cols.stop:  # every point beyond one side of the frame
+            rows = slice(min(rows.start, h - 1), max(rows.stop, 1))
+            cols = slice(min(cols.start, w - 1), max(cols.stop, 1))
+        patch = self._input[rows, cols].astype(np.float32)
+        inner = (slice(max(self._rows.start, rows.start), min(self._rows.stop, rows.stop)),
+                 slice(max(self._cols.start, cols.start), min(self._cols.stop, cols.stop)))
+        if inner[0].start < inner[0].stop and inner[1].start < inner[1].stop:
+            patch[inner[0].start - rows.start:inner[0].stop - rows.start,
+                  inner[1].start - cols.start:inner[1].stop - cols.start] = \
+                self._box[inner[0].start - self._rows.start:inner[0].stop - self._rows.start,
+                          inner[1].start - self._cols.start:inner[1].stop - self._cols.start]
+        if values is not None:
+            ys, xs = np.nonzero(hole)
+            keep = (ys >= rows.start) & (ys < rows.stop) & (xs >= cols.start) & (xs < cols.stop)
+            patch[ys[keep] - rows.start, xs[keep] - cols.start] = values[keep]
+        return sample_points(patch, x - np.float32(cols.start), y - np.float32(rows.start), cv2.BORDER_REPLICATE)
+
+    def image(self, dtype: type = np.uint8) -> np.ndarray:
+        """The whole output frame, a new array."""
+        out = self._input.astype(dtype)  # a copy, also for uint8
+        out[self._rows, self._cols] = self._box
+        return out
 
 
 class PerFrameFiller:
@@ -78,10 +140,10 @@ class _Route:
 class _Window:
     """The frames of one window and what is derived from them once."""
 
-    frames: np.ndarray  # T x H x W x 3 uint8 (a quarter of float32's memory); key frames hold their fill
-    blurred: np.ndarray  # the same, low-passed: for judging whether views disagree
+    frames: list[np.ndarray]  # H x W x 3 uint8, the inputs themselves (not copied); key frames hold their fill
+    blurred: list[np.ndarray | Shrunk]  # the same, low-passed: for judging whether views disagree
     holes: list[np.ndarray]
-    visible: list[np.ndarray]  # float32 1 where a frame shows the background (or a key frame's fill)
+    visible: list[Visibility]  # where a frame shows the background (or a key frame's fill)
     routes: list[_Route]  # one per name in FlowVideoFiller.routes
     scale: float  # full width / flow grid width
     # Per frame, each route's share (routes x hole pixels) in the colours it propagated: the fill is
@@ -180,12 +242,14 @@ class FlowVideoFiller:
             return
         no_hole = np.zeros(pending[0][1].shape, bool)
         count = len(pending) if final else len(pending) - self.lookahead
-        filled = self.fill_window(context + [frame.image for frame, _ in pending],
-                                  [no_hole] * len(context) + [hole for _, hole in pending],
-                                  on_progress=lambda share: report_ahead(share * count))
-        outputs = filled[len(context):len(context) + count]
-        for (frame, _), image in zip(pending[:count], outputs, strict=True):
-            yield frame.with_image(image)
+        filled = self._fill(context + [frame.image for frame, _ in pending],
+                            [no_hole] * len(context) + [hole for _, hole in pending],
+                            on_progress=lambda share: report_ahead(share * count))
+        outputs = []
+        for (frame, _), output in zip(pending[:count], filled[len(context):len(context) + count], strict=True):
+            # Whole output frames are made one at a time, as they go out (a window holds the filled boxes).
+            outputs.append(output.image())
+            yield frame.with_image(outputs[-1])
         context[:] = (context + outputs)[-self.context:] if self.context else []
         del pending[:count]
 
@@ -193,8 +257,13 @@ class FlowVideoFiller:
                     on_progress: Callable[[float], None] | None = None) -> list[np.ndarray]:
         """Fill the holes of a short run of same-sized frames (RGB uint8, bool holes) all at once;
         ``on_progress`` hears the share of the work done (0-1) as it goes."""
+        return [output.image() for output in self._fill(images, holes, on_progress)]
+
+    def _fill(self, images: list[np.ndarray], holes: list[np.ndarray],
+              on_progress: Callable[[float], None] | None = None) -> list[_Output]:
+        """:meth:`fill_window`, each output kept as its input and the filled box around its hole."""
         report = on_progress or (lambda share: None)
-        out = [image.copy() for image in images]
+        out = [_Output(image, hole) for image, hole in zip(images, holes, strict=True)]
         todo = {t: hole for t, hole in enumerate(holes) if hole.any()}
         if not todo:
             return out
@@ -208,7 +277,7 @@ class FlowVideoFiller:
                 window.shares.setdefault(t, shares)
                 window.trust.setdefault(t, trust)
                 ys, xs = np.nonzero(hole)
-                out[t][ys[~missing], xs[~missing]] = np.clip(colours[~missing] + 0.5, 0, 255).astype(np.uint8)
+                out[t].put(ys[~missing], xs[~missing], np.clip(colours[~missing] + 0.5, 0, 255).astype(np.uint8))
                 unseen[t] = np.zeros_like(hole)
                 unseen[t][ys[missing], xs[missing]] = True
             todo = {t: hole for t, hole in unseen.items() if hole.any()}
@@ -217,24 +286,22 @@ class FlowVideoFiller:
             # What no frame shows is made up once, on the frame missing most, and then propagated from
             # there like real background, so that it stays still.
             key = max(todo, key=lambda t: int(todo[t].sum()))
-            out[key] = self._filler.fill(out[key], todo.pop(key))
-            window.frames[key] = out[key]
+            window.frames[key] = self._filler.fill(out[key].image(), todo.pop(key))
+            out[key] = _Output(window.frames[key], holes[key])
             window.blurred[key] = _low_pass(window.frames[key])
-            window.visible[key][:] = 1
+            window.visible[key] = Visibility(None)
         for t, hole in todo.items():
-            out[t] = self._filler.fill(out[t], hole)
+            out[t] = _Output(self._filler.fill(out[t].image(), hole), holes[t])
         out = self._steady(out, window)
         report(1.0)
         return out
 
     def _prepare(self, images: list[np.ndarray], holes: list[np.ndarray], report: Callable[[float], None]
                  ) -> _Window:
-        frames = np.stack(images)
         grays = [self._flow.gray(image, hole) for image, hole in zip(images, holes, strict=True)]
         scale = images[0].shape[1] / grays[0].shape[1]
-        return _Window(frames, np.stack([_low_pass(f) for f in frames]), holes,
-                       [(~hole).astype(np.float32) for hole in holes], self._flows(grays, holes, scale, report),
-                       scale)
+        return _Window(list(images), [_low_pass(image) for image in images], holes,
+                       [Visibility(hole) for hole in holes], self._flows(grays, holes, scale, report), scale)
 
     def _flows(self, grays: list[np.ndarray], holes: list[np.ndarray], scale: float,
                report: Callable[[float], None]) -> list[_Route]:
@@ -251,8 +318,8 @@ class FlowVideoFiller:
                 continue
             back = self._flow.flow(grays[t + 1], grays[t], scale)
             for route, complete in zip(routes, completions, strict=True):
-                route.to_next[t] = complete(ahead, flow_holes[t])
-                route.to_previous[t + 1] = complete(back, flow_holes[t + 1])
+                route.to_next[t] = Completed(ahead, complete(ahead, flow_holes[t]))
+                route.to_previous[t + 1] = Completed(back, complete(back, flow_holes[t + 1]))
         return routes
 
     def _from_other_frames(self, window: _Window, t: int, hole: np.ndarray
@@ -277,12 +344,15 @@ class FlowVideoFiller:
             smooth = _doubt_fill(window.frames[t], hole, traced, colours, missing)
             colours = np.where(in_hole[:, None], trust[:, None] * colours + (1 - trust[:, None]) * smooth, colours)
         if self.seam > 0:
-            difference = window.frames[t].astype(np.float32) - _scatter(colours, traced)
+            # On the box around the traced pixels (what the correction's own box lies in), not the frame.
+            rows, cols = _box(traced, 2)
+            near = traced[rows, cols]  # its np.nonzero order is traced's
+            difference = window.frames[t][rows, cols].astype(np.float32) - _scatter(colours, near)
             # A seam is a small, smooth colour shift (exposure, drift); a large difference means the ring
             # was propagated from the wrong content, and correcting by it would paint that in.
-            reference = ring & ~_scatter(missing, traced) & (np.abs(difference).mean(axis=2) < _SEAM_MAX)
-            correction = _seam_correction(difference, reference, hole)
-            colours[in_hole] += correction[hole]
+            reference = ring[rows, cols] & ~_scatter(missing, near) & (np.abs(difference).mean(axis=2) < _SEAM_MAX)
+            correction = _seam_correction(difference, reference, hole[rows, cols])
+            colours[in_hole] += correction[hole[rows, cols]]
         return colours[in_hole], missing[in_hole], shares[:, in_hole], trust[in_hole]
 
     def _views(self, window: _Window, route: _Route, t: int, traced: np.ndarray
@@ -295,28 +365,27 @@ class FlowVideoFiller:
         # fine; different content (something moving) differs even when blurred.
         return average(window.frames, t, sightings, judge=window.blurred)
 
-    def _steady(self, out: list[np.ndarray], window: _Window) -> list[np.ndarray]:
+    def _steady(self, out: list[_Output], window: _Window) -> list[_Output]:
         """Smooth the fills along the flow over time (a forward, then a backward exponential filter), so
         that what is left of the propagation's noise does not flicker."""
         if self.smoothing <= 0:
             return out
         # Only hole pixels change: keep their float values, not whole float frames (memory).
-        values = {t: out[t][hole].astype(np.float32) for t, hole in enumerate(window.holes) if hole.any()}
+        values = {t: out[t].get(hole).astype(np.float32) for t, hole in enumerate(window.holes) if hole.any()}
         weights = {t: self._smoothing_weight(window.trust[t]) for t in values}
         for order, step in ((range(1, len(out)), -1), (range(len(out) - 2, -1, -1), 1)):
             for t in order:
-                hole = window.holes[t]
                 flow = _smoothing_flow(window, t, step) if t in values else None
                 if flow is not None:
-                    neighbour = out[t + step].astype(np.float32)
-                    if t + step in values:
-                        neighbour[window.holes[t + step]] = values[t + step]
-                    warped = warp(neighbour, flow)[hole]
+                    # What the neighbour (its fill as smoothed so far) shows where the flow takes each hole
+                    # pixel: sampled at those points alone, not warped as a whole frame.
+                    ys, xs = np.nonzero(window.holes[t])
+                    x, y = xs.astype(np.float32) + flow[:, 0], ys.astype(np.float32) + flow[:, 1]
+                    warped = out[t + step].sample(x, y, window.holes[t + step], values.get(t + step))
                     values[t] = (1 - weights[t]) * values[t] + weights[t] * warped
         for t, filled in values.items():
-            out[t][window.holes[t]] = np.clip(filled + 0.5, 0, 255).astype(np.uint8)
+            out[t].set(window.holes[t], np.clip(filled + 0.5, 0, 255).astype(np.uint8))
         return out
-
 
     def _smoothing_weight(self, trust: np.ndarray) -> np.ndarray:
         """Per hole pixel (N x 1, from its trust): ``smoothing`` where views are trusted, down to
@@ -326,22 +395,33 @@ class FlowVideoFiller:
 
 
 def _smoothing_flow(window: _Window, t: int, step: int) -> np.ndarray | None:
-    """Full-size flow from frame ``t`` to ``t + step`` (±1) that its fill is smoothed along: inside the
-    hole, the routes' flows mixed by their shares in the colours."""
+    """Flow (N x 2, full-size pixels) from frame ``t``'s hole pixels (``np.nonzero`` order) to frame
+    ``t + step`` (±1) that its fill is smoothed along: the routes' flows mixed by their shares in the
+    colours."""
     flows = [route.to_next[t] if step > 0 else route.to_previous[t] for route in window.routes]
     if flows[0] is None:
         return None
     hole = window.holes[t]
     size = hole.shape[::-1]
-    first = full_size(flows[0], size)
+    first = full_size(flows[0], size)[hole]
     mixed = first.copy()
     for flow, share in zip(flows[1:], window.shares.get(t, [])[1:], strict=False):
-        weight = np.zeros(hole.shape, np.float32)
-        weight[hole] = share
-        # Softened, so that neighbouring pixels taken from different routes do not tear apart.
-        weight = cv2.GaussianBlur(weight, (0, 0), 2.0)
-        mixed += weight[..., None] * (full_size(flow, size) - first)
+        # Softened, so that neighbouring pixels taken from different routes do not tear apart; blurred
+        # over the hole's box and the kernel's reach around it (what the whole frame would give there).
+        rows, cols = _box(hole, int(4 * _SHARE_BLUR) + 2)
+        weight = np.zeros((rows.stop - rows.start, cols.stop - cols.start), np.float32)
+        weight[hole[rows, cols]] = share
+        weight = cv2.GaussianBlur(weight, (0, 0), _SHARE_BLUR)[hole[rows, cols]]
+        mixed += weight[:, None] * (full_size(flow, size)[hole] - first)
     return mixed
+
+
+def _box(mask: np.ndarray, margin: int) -> tuple[slice, slice]:
+    """Rows and columns of the box around ``mask``'s True pixels grown by ``margin`` (within the frame)."""
+    ys, xs = np.nonzero(mask.any(axis=1))[0], np.nonzero(mask.any(axis=0))[0]
+    h, w = mask.shape
+    return (slice(max(int(ys[0]) - margin, 0), min(int(ys[-1]) + margin + 1, h)),
+            slice(max(int(xs[0]) - margin, 0), min(int(xs[-1]) + margin + 1, w)))
 
 
 def _route_gap(window: _Window, t: int, traced: np.ndarray) -> np.ndarray:
@@ -353,7 +433,7 @@ def _route_gap(window: _Window, t: int, traced: np.ndarray) -> np.ndarray:
         flows = [getattr(route, pick)[t] for route in window.routes]
         for flow in flows[1:]:
             if flow is not None and flows[0] is not None:
-                apart = np.linalg.norm(full_size(flow, size) - full_size(flows[0], size), axis=2)[traced]
+                apart = np.linalg.norm(full_size(flow, size)[traced] - full_size(flows[0], size)[traced], axis=1)
                 gap = np.maximum(gap, apart)
     return gap
 
@@ -365,17 +445,26 @@ def _doubt_fill(frame: np.ndarray, hole: np.ndarray, traced: np.ndarray, colours
     (``missing`` ones left out), which keeps their local mean but not their misplaced detail; the
     membrane drifts far from it there. With ``motion_doubt``, measured on 12 hole cases: +0.13 dB and
     less flicker than the membrane alone."""
-    image = frame.astype(np.float32)
-    membrane = membrane_fill(image, hole, sweeps=20)[traced]
-    image[traced] = colours
-    known = np.ones(hole.shape, np.float32)
-    known[traced] = ~missing
+    # The membrane on the box it solves on; the blurs on the box they reach from the traced pixels:
+    # the same values there as over the whole frame, without whole-frame float copies.
+    where = membrane_region(hole) or (slice(0, hole.shape[0]), slice(0, hole.shape[1]))
+    solved = membrane_fill(frame[where].astype(np.float32), hole[where], sweeps=20)
+    ty, tx = np.nonzero(traced)
+    membrane = frame[ty, tx].astype(np.float32)
+    inside = (ty >= where[0].start) & (ty < where[0].stop) & (tx >= where[1].start) & (tx < where[1].stop)
+    membrane[inside] = solved[ty[inside] - where[0].start, tx[inside] - where[1].start]
+    rows, cols = _box(traced, int(4 * _DOUBT_BLUR) + 2)
+    near = traced[rows, cols]  # its np.nonzero order is traced's
+    image = frame[rows, cols].astype(np.float32)
+    image[near] = colours
+    known = np.ones(near.shape, np.float32)
+    known[near] = ~missing
     image *= known[..., None]
     # Normalised: what no frame showed (no colour yet) must not darken its neighbours' blur.
-    weight = cv2.GaussianBlur(known, (0, 0), _DOUBT_BLUR)[traced][:, None]
-    blurred = cv2.GaussianBlur(image, (0, 0), _DOUBT_BLUR)[traced] / np.maximum(weight, 1e-3)
+    weight = cv2.GaussianBlur(known, (0, 0), _DOUBT_BLUR)[near][:, None]
+    blurred = cv2.GaussianBlur(image, (0, 0), _DOUBT_BLUR)[near] / np.maximum(weight, 1e-3)
     blurred = np.where(weight > 1e-3, blurred, membrane)
-    depth = cv2.distanceTransform(hole.astype(np.uint8), cv2.DIST_L2, 3)[traced]
+    depth = cv2.distanceTransform(hole[rows, cols].astype(np.uint8), cv2.DIST_L2, 3)[near]
     deep = (1 - np.exp(-depth / _DOUBT_DEPTH))[:, None]
     return deep * blurred + (1 - deep) * membrane
 
@@ -411,8 +500,18 @@ def _seam_correction(difference: np.ndarray, reference: np.ndarray, hole: np.nda
     return correction
 
 
-def _low_pass(image: np.ndarray) -> np.ndarray:
-    return cv2.GaussianBlur(image, (0, 0), 2.0)
+def _low_pass(image: np.ndarray) -> np.ndarray | Shrunk:
+    """The frame blurred (sigma 2 px): for judging whether views disagree. Frames over
+    :data:`_LOW_PASS_PIXELS` keep it halved (or quartered) on each side: a sigma-2 blur leaves little that
+    the smaller grid cannot hold, and a window of 1080p frames then holds a quarter of their size."""
+    blurred = cv2.GaussianBlur(image, (0, 0), 2.0)
+    factor, (h, w) = 1, image.shape[:2]
+    while (h // factor) * (w // factor) > _LOW_PASS_PIXELS:
+        factor *= 2
+    if factor == 1:
+        return blurred
+    size = (-(-w // factor), -(-h // factor))
+    return Shrunk(cv2.resize(blurred, size, interpolation=cv2.INTER_AREA), factor)
 
 
 def _scatter(values: np.ndarray, where: np.ndarray) -> np.ndarray:

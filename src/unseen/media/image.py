@@ -8,6 +8,7 @@ import io
 import os
 import sys
 import threading
+import warnings
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -97,7 +98,16 @@ def _decode(path: Path, flags: int) -> np.ndarray:
     # np.fromfile + imdecode instead of imread: works with any Unicode path and reports failure cleanly.
     data = np.fromfile(path, dtype=np.uint8)
     with _c_stderr_silenced():
-        array = cv2.imdecode(data, flags) if data.size else None
+        try:
+            array = cv2.imdecode(data, flags) if data.size else None
+        except cv2.error as error:  # a declared size over OpenCV's limit, or over the memory there is
+            if error.code == cv2.Error.StsNoMem:
+                raise InputError(f"{path}: not enough memory to decode the image (its header declares more "
+                                 "pixels than fit)") from None
+            if "MAX_IMAGE_PIXELS" not in str(error):
+                raise
+            raise InputError(f"{path}: not a readable image (its header declares more pixels than can be "
+                             "decoded)") from None
     if array is None:
         raise InputError(f"{path}: not a readable image (empty, truncated or of an unknown format)")
     return array
@@ -118,12 +128,15 @@ def _header(path: Path) -> tuple[tuple[int, int], bool, int] | None:
     """``(width, height)`` as stored, whether there is an alpha channel, and the EXIF orientation, from the
     file's header; ``None`` where Pillow cannot tell (the decoder then says what is wrong)."""
     try:
-        with Image.open(path) as image:
-            alpha = image.mode in ("RGBA", "LA", "PA", "RGBa", "La") or "transparency" in image.info
-            # Pillow decodes a whole PNG to look for EXIF after the pixels; before them is where it matters.
-            exif = image.getexif() if image.format != "PNG" or "exif" in image.info else {}
-            return image.size, alpha, int(exif.get(EXIF_ORIENTATION, 1))
-    except (OSError, SyntaxError, ValueError):
+        with warnings.catch_warnings():
+            # A huge declared size is the decoder's to refuse (or decode): only the header is read here.
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            with Image.open(path) as image:
+                alpha = image.mode in ("RGBA", "LA", "PA", "RGBa", "La") or "transparency" in image.info
+                # Pillow decodes a whole PNG to look for EXIF after the pixels; before them is where it matters.
+                exif = image.getexif() if image.format != "PNG" or "exif" in image.info else {}
+                return image.size, alpha, int(exif.get(EXIF_ORIENTATION, 1))
+    except Exception:  # damaged headers raise all sorts: DecompressionBombError, struct.error, ...
         return None
 
 

@@ -61,15 +61,20 @@ class _Route:
             self.stream = _audio_encoder(source, output, suffix)
         self.stream.metadata.update(source.metadata)
         self.stream.disposition = source.disposition
+        self.damaged = 0
+        """Packets left out: data the decoder refuses, or timestamps the output's muxer cannot take."""
 
     def mux(self, packet: av.Packet) -> None:
-        if self.copy:
-            packet.stream = self.stream
-            self._output.mux(packet)
-            return
-        for frame in packet.decode():
-            frame.pts = None
-            self._output.mux(self.stream.encode(frame))
+        try:
+            if self.copy:
+                packet.stream = self.stream
+                self._output.mux(packet)
+                return
+            for frame in packet.decode():
+                frame.pts = None
+                self._output.mux(self.stream.encode(frame))
+        except av.error.FFmpegError:  # a damaged source: the packet is left out, and the writer says so
+            self.damaged += 1
 
     def flush(self) -> None:
         if not self.copy:
@@ -83,14 +88,21 @@ def _audio_encoder(source: av.stream.Stream, output: av.container.OutputContaine
     return stream
 
 
-def _warn_left_out(source: Path, suffix: str, video: list[str], other: list[str]) -> None:
+def _warn_left_out(source: Path, suffix: str, video: list[str], other: list[str], unknown: list[str]) -> None:
     parts = []
     if other:
         parts.append(f"{', '.join(other)}: a {suffix} file cannot hold {'it' if len(other) == 1 else 'them'}")
+    if unknown:
+        parts.append(f"{', '.join(unknown)}: this FFmpeg has no decoder for {'it' if len(unknown) == 1 else 'them'}")
     if video:
         parts.append(f"{', '.join(video)}: only the first video stream is processed")
     if parts:
         warn(f"{source.name}: left out {'; '.join(parts)}")
+
+
+def _undecodable(stream: av.stream.Stream) -> bool:
+    """Sound whose codec FFmpeg does not know (a damaged header): neither copied nor re-encoded."""
+    return stream.type == "audio" and stream.codec_context is None
 
 
 class StreamCopier:
@@ -108,13 +120,15 @@ class StreamCopier:
 
     def __init__(self, source: Path, output: av.container.OutputContainer, suffix: str):
         self._input = av.open(str(source))
+        self._source = source
         self._output = output
         output.metadata.update({key: value for key, value in self._input.metadata.items() if key not in _OWN_TAGS})
         self._routes: dict[int, _Route] = {}
-        left_out = {"video": [], "other": []}
+        left_out = {"video": [], "other": [], "unknown": []}
         for stream in self._input.streams:
             if not self._keep(stream, suffix):
-                left_out["video" if stream.type == "video" else "other"].append(describe(stream))
+                kind = "video" if stream.type == "video" else "unknown" if _undecodable(stream) else "other"
+                left_out[kind].append(describe(stream))
         _warn_left_out(source, suffix, **left_out)
         streams = [route.source for route in self._routes.values()]
         self._packets: Iterator[av.Packet] = self._input.demux(streams) if streams else iter(())
@@ -134,7 +148,7 @@ class StreamCopier:
                 return False
             self._output.add_stream_from_template(stream)
             return True
-        if stream.type not in ("audio", "subtitle"):
+        if stream.type not in ("audio", "subtitle") or _undecodable(stream):
             return False
         try:
             self._routes[stream.index] = _Route(stream, self._output, suffix)
@@ -160,6 +174,11 @@ class StreamCopier:
         if seconds is None:
             for route in self._routes.values():
                 route.flush()
+            damaged = [f"{route.damaged} of {describe(route.source)}" for route in self._routes.values()
+                       if route.damaged]
+            if damaged:
+                warn(f"{self._source.name}: left out damaged packets that cannot be decoded or stored: "
+                     f"{', '.join(damaged)}")
 
     def _next(self) -> av.Packet | None:
         # A cut-short or damaged source ends its streams where the damage starts; the video reader says so.

@@ -6,6 +6,7 @@ Nothing here holds more than a frame at a time, so memory does not depend on the
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import math
 import os
@@ -15,6 +16,7 @@ from pathlib import Path
 
 import av
 import av.filter
+import av.logging
 import cv2
 import numpy as np
 from av.video.reformatter import Interpolation
@@ -37,6 +39,9 @@ _GIF_TIME_BASE = Fraction(1, 100)
 # stops well before that length was cut short. 90 %: a clear shortfall, not a last frame's rounding or a longer sound.
 _DECLARED_LENGTH = ("mov", "mp4", "matroska", "webm", "avi")
 _SHORT = 0.9
+# More frames a second than this is damaged timing (a bit flipped in a time scale), not a video: no screen shows
+# them, and encoders and muxers fail on it or write files that show no frame. Such a video is refused.
+_MAX_FPS = 10_000
 _KEPT_TAGS = ("timecode", "language")
 _UNSPECIFIED = 2  # AVCOL_*_UNSPECIFIED for colour spaces, primaries and transfer curves
 # FFmpeg's colour space numbers (AVColorSpace) as swscale's (SWS_CS_*): BT.709, FCC, BT.601 (twice),
@@ -132,6 +137,10 @@ class VideoReader:
         self._stream.thread_type = "AUTO"
         self._index = _frame_index(self._stream)
         self.info = self._probe()
+        if self.info.fps > _MAX_FPS:
+            self._container.close()
+            raise InputError(f"{self.path}: its timestamps put {float(self.info.fps):.0f} frames in a second; "
+                             "the timing is damaged")
         self.frames_in_file = self._frames_in_file()
         """How many frames the file holds when its index lists more (a cut-short MP4); else ``None``."""
         if self.frames_in_file is not None and not accept_truncated:
@@ -144,13 +153,15 @@ class VideoReader:
 
     def _probe(self) -> VideoInfo:
         stream = self._stream
-        first = self._first_frame()
-        rotation = int(round(first.rotation or 0)) if first is not None else 0
+        rotation, pix_fmt, color = self._first_frame()
         context = stream.codec_context
         width, height = context.width, context.height
         if rotation % 180:
             width, height = height, width
-        fps = stream.average_rate or stream.guessed_rate or Fraction(25)
+        # A damaged header can state an absurd rate (a Matroska default duration of 1 ns) where the frames' own
+        # timestamps are fine: FFmpeg's guess from those is taken then.
+        fps = next((rate for rate in (stream.average_rate, stream.guessed_rate) if rate and rate <= _MAX_FPS),
+                   stream.average_rate or stream.guessed_rate or Fraction(25))
         duration = None
         if stream.duration is not None and stream.time_base is not None:
             duration = float(stream.duration * stream.time_base)
@@ -160,18 +171,22 @@ class VideoReader:
         tags = tuple((key, stream.metadata[key]) for key in _KEPT_TAGS if stream.metadata.get(key))
         return VideoInfo(width, height, Fraction(fps), frame_count, rotation,
                          bool(self._container.streams.audio), Fraction(stream.time_base), duration,
-                         context.name, first.format.name, _color(first), tags)
+                         context.name, pix_fmt, color, tags)
 
-    def _first_frame(self) -> av.VideoFrame | None:
-        # Decode one frame to learn the rotation (it lives in frame side data), then rewind.
-        try:
-            frame = next(self._container.decode(self._stream), None)
-        except av.error.FFmpegError as error:
-            raise InputError(f"{self.path}: cannot decode the video ({error})") from None
-        if frame is None:
-            raise InputError(f"{self.path}: the video stream holds no frames")
-        self._container.seek(0, stream=self._stream)
-        return frame
+    def _first_frame(self) -> tuple[int, str, tuple[int, int, int, int]]:
+        """The rotation (it lives in frame side data), pixel format and colours of the first frame.
+
+        It is decoded from a container of its own: seeking this one back to the start would trust the file's
+        index, which in a damaged file points past the first frames, and they would be lost without a word.
+        """
+        with _open_input(self.path) as probe:
+            try:
+                frame = next(probe.decode(probe.streams.video[0]), None)
+            except av.error.FFmpegError as error:
+                raise InputError(f"{self.path}: cannot decode the video ({error})") from None
+            if frame is None:
+                raise InputError(f"{self.path}: the video stream holds no frames")
+            return int(round(frame.rotation or 0)), frame.format.name, _color(frame)
 
     def _shown_in_index(self) -> int | None:
         """Frames the index lists less those its edit list cuts (a trim without re-encoding keeps them in the
@@ -248,6 +263,33 @@ class VideoReader:
             raise InputError(f"{problem}; use --accept-truncated to keep them")
         if problem:
             warn(f"{problem}; kept them")
+            return
+        damage = self._damage_logged()
+        if damage:
+            warn(f"{self.path}: FFmpeg found damage in the file ({damage}); kept the {self._decoded} frames that "
+                 "decode, but frames may be missing")
+
+    def _damage_logged(self) -> str | None:
+        """The first error FFmpeg's demuxer logs while reading the whole file, or None.
+
+        Without a complete index (Matroska, WebM, AVI) the demuxer skips damaged bytes, and a frame in them, or
+        stops at a cut, and says so only in its log, which PyAV keeps off: the file is read once more (no
+        decoding), with the log on and captured. A file with an index is checked against it instead.
+        """
+        if self._index is not None:
+            return None
+        previous = av.logging.get_level()
+        av.logging.set_level(av.logging.ERROR)
+        try:
+            # A demuxer error stops the scan: the reader has met it, and said so, already.
+            with av.logging.Capture() as logs, _open_input(self.path) as container, \
+                    contextlib.suppress(av.error.FFmpegError):
+                for _ in container.demux():
+                    pass
+        finally:
+            av.logging.set_level(previous)
+        errors = [" ".join(message.split()) for level, _, message in logs if level <= av.logging.ERROR]
+        return errors[0] if errors else None
 
     def _shortfall(self) -> str | None:
         declared, decoded = self._shown_in_index(), self._decoded
@@ -383,7 +425,13 @@ class VideoWriter:
         if self._extras_from is not None and not self._gif:  # after the video, which stays the first stream
             self._extras = StreamCopier(self._extras_from, self._container, self._suffix)
         # The header fixes the output's clock, which the timestamps must fit (see _Clock).
-        self._container.start_encoding()
+        try:
+            self._container.start_encoding()
+        except av.error.FFmpegError as error:  # an encoder refusing what a damaged input says (its time base)
+            context = stream.codec_context
+            raise InputError(f"cannot encode the output with {context.name} (time base {context.time_base}, "
+                             f"{stored_width}x{stored_height} {context.pix_fmt}): "
+                             f"{getattr(error, 'strerror', None) or error}") from None
         self._clock.start(stream.codec_context.time_base, stream.time_base)
 
     def _add_stream(self, codec: str, pix_fmt: str, options: dict[str, str]) -> av.video.stream.VideoStream:
@@ -496,14 +544,15 @@ class VideoWriter:
         self._container.mux(packets)
 
     def close(self, failed: bool = False) -> None:
-        """Flush the encoders and finish the file; ``failed``: the file is being given up, say nothing."""
+        """Flush the encoders and finish the file; ``failed``: the file is being given up, say nothing (and do
+        not flush: an encoder that failed would only fail again, hiding why)."""
         try:
-            if self._palette is not None:
+            if self._palette is not None and not failed:
                 for paletted in self._palette.convert(None):
                     self._mux_video(self._stream.encode(paletted))
-            if self._stream is not None:
+            if self._stream is not None and not failed:
                 self._mux_video(self._stream.encode(None))
-            if self._extras is not None:
+            if self._extras is not None and not failed:
                 self._extras.write_until(None)
         finally:
             if self._extras is not None:
