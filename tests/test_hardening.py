@@ -15,10 +15,11 @@ import av
 import cv2
 import numpy as np
 import pytest
-from PIL import Image
+from PIL import Image, ImageCms
 
 from unseen.cli import main
 from unseen.media import open_clip, write_image
+from unseen.media.metadata import PhotoMetadata, embed_metadata
 from unseen.progress import progress
 from unseen.render.palette import colors_for
 from unseen.segment.base import register_segmenter
@@ -128,6 +129,45 @@ def test_remove_keeps_16_bits_and_warns_once_where_the_format_cannot(tmp_path: P
     assert code == 0, err
     assert sum("16-bit" in line for line in _lines(err)) == 1, err
     assert cv2.imread(str(tmp_path / "jpgs" / "b.jpg")).dtype == np.uint8
+
+
+def _srgb_profile() -> bytes:
+    return ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+
+
+@pytest.mark.parametrize("suffix", [".jpg", ".png", ".webp"])
+def test_remove_keeps_exif_and_the_colour_profile_with_the_photo_upright(tmp_path: Path, capfd, suffix: str
+                                                                         ) -> None:
+    icc = _srgb_profile()
+    exif = Image.Exif()
+    exif[0x0112], exif[0x010F], exif[0x9003] = 6, "TestCam", "2026:11:30 12:00:00"  # turned, maker, date
+    photo = tmp_path / "photo.jpg"
+    Image.fromarray(textured_frame(0, 64, 48)).save(photo, exif=exif.tobytes(), icc_profile=icc, quality=95)
+    mask = _square_mask(tmp_path / "mask.png", (48, 64), (10, 20, 30, 40))  # upright: 48 wide, 64 high
+    out = tmp_path / f"out{suffix}"
+    code, err = run(capfd, "remove", photo, "--mask", mask, "-o", out, "-q")
+    assert code == 0, err
+    with Image.open(out) as written:
+        tags = written.getexif()
+        assert written.size == (48, 64)
+        assert written.info.get("icc_profile") == icc
+    assert tags[0x010F] == "TestCam" and tags[0x9003] == "2026:11:30 12:00:00"
+    assert tags.get(0x0112, 1) == 1  # the pixels are upright: a viewer must not turn them again
+    assert cv2.imread(str(out)).shape == (64, 48, 3)
+
+
+def test_a_16_bit_png_keeps_its_colour_profile_and_depth(tmp_path: Path, capfd) -> None:
+    icc = _srgb_profile()
+    deep = textured_frame(0, 64, 48).astype(np.uint16) * 257
+    photo = tmp_path / "deep.png"
+    cv2.imwrite(str(photo), cv2.cvtColor(deep, cv2.COLOR_RGB2BGR))
+    photo.write_bytes(embed_metadata(photo.read_bytes(), ".png", PhotoMetadata(icc=icc)))
+    mask = _square_mask(tmp_path / "mask.png", (64, 48), (20, 16, 36, 32))
+    code, err = run(capfd, "remove", photo, "--mask", mask, "-o", tmp_path / "out.png", "-q")
+    assert code == 0, err
+    with Image.open(tmp_path / "out.png") as written:
+        assert written.info.get("icc_profile") == icc
+    assert cv2.imread(str(tmp_path / "out.png"), cv2.IMREAD_UNCHANGED).dtype == np.uint16
 
 
 # --- 2. nothing created by a failed run ---------------------------------------------------------------------

@@ -175,7 +175,8 @@ class _FolderSink:
         self._folder, self._suffix = folder, "." + frame_format.lower().lstrip(".")
 
     def write(self, frame: Frame) -> None:
-        write_image(self._folder / f"{frame.name}{self._suffix}", _picture(frame, self._suffix), frame.palette)
+        write_image(self._folder / f"{frame.name}{self._suffix}", _picture(frame, self._suffix), frame.palette,
+                    frame.metadata)
 
 
 class _ImageSink:
@@ -185,7 +186,7 @@ class _ImageSink:
     def write(self, frame: Frame) -> None:
         if self._written:
             raise InputError(f"{self._path}: an image holds one frame; write a video or a folder instead")
-        write_image(self._path, _picture(frame, self._path.suffix.lower()), frame.palette)
+        write_image(self._path, _picture(frame, self._path.suffix.lower()), frame.palette, frame.metadata)
         self._written = True
 
 

@@ -7,6 +7,8 @@ from fractions import Fraction
 
 import numpy as np
 
+from unseen.media.metadata import PhotoMetadata
+
 
 @dataclasses.dataclass(frozen=True)
 class Frame:
@@ -17,7 +19,8 @@ class Frame:
     frame's timing so that variable and fractional frame rates survive processing untouched. ``original``
     is the file's own pixels where they hold more than ``image`` (an alpha channel, 16 bits per channel;
     read only for jobs that give them back, see :func:`unseen.media.image.restore`). ``palette`` (K x 3 RGB)
-    says that ``image`` is an index image whose index k shows in ``palette[k - 1]``.
+    says that ``image`` is an index image whose index k shows in ``palette[k - 1]``. ``metadata`` is a photo
+file's EXIF and colour profile, written back into image outputs (read along with ``original``).
     """
 
     image: np.ndarray
@@ -28,6 +31,7 @@ class Frame:
     time_base: Fraction | None = None
     original: np.ndarray | None = dataclasses.field(default=None, repr=False)
     palette: np.ndarray | None = dataclasses.field(default=None, repr=False)
+    metadata: PhotoMetadata | None = dataclasses.field(default=None, repr=False)
 
     def with_image(self, image: np.ndarray, palette: np.ndarray | None = None) -> Frame:
         """The same frame (name, timing, original) holding another picture, an index image if ``palette``."""

@@ -13,6 +13,7 @@ import numpy as np
 from unseen.errors import InputError
 from unseen.media.frame import Frame
 from unseen.media.image import IMAGE_SUFFIXES, decode_image, read_image, read_image_and_original
+from unseen.media.metadata import read_metadata
 
 # Median mean grey-level change (0-255) between neighbouring thumbnails, at most, of a folder that is one
 # video's frames. Measured on 32x32 thumbnails: neighbouring frames of the DAVIS and ProPainter clips in
@@ -45,11 +46,12 @@ def list_images(folder: str | os.PathLike) -> list[Path]:
 
 def read_frames(files: list[Path], keep_original: bool = False) -> Iterator[Frame]:
     """Decode image files one at a time as frames named by their stems; with ``keep_original``, frames of
-    files with alpha or 16 bits per channel carry those pixels as :attr:`Frame.original`."""
+    files with alpha or 16 bits per channel carry those pixels as :attr:`Frame.original`, and every frame its
+file's EXIF and colour profile as :attr:`Frame.metadata`."""
     for index, path in enumerate(files):
         if keep_original:
             image, original = read_image_and_original(path)
-            yield Frame(image, index, path.stem, original=original)
+            yield Frame(image, index, path.stem, original=original, metadata=read_metadata(path))
         else:
             yield Frame(read_image(path), index, path.stem)
 

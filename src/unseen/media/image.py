@@ -18,6 +18,7 @@ from PIL import Image
 
 from unseen.errors import InputError
 from unseen.media.atomic import atomic_file
+from unseen.media.metadata import EXIF_ORIENTATION, PhotoMetadata, embed_metadata
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".bmp", ".tif", ".tiff")
 # Outputs that keep an alpha channel. The video containers are listed here too (video.py picks their
@@ -26,7 +27,6 @@ ALPHA_IMAGE_SUFFIXES = (".png", ".webp", ".tif", ".tiff")
 ALPHA_VIDEO_SUFFIXES = (".webm", ".mov")
 # Outputs that keep 16 bits per channel.
 DEEP_IMAGE_SUFFIXES = (".png", ".tif", ".tiff")
-EXIF_ORIENTATION = 0x0112
 
 
 def check_transparency(path: str | os.PathLike) -> None:
@@ -264,12 +264,14 @@ def encode_image(image: np.ndarray, suffix: str, quality: int = 95, palette: np.
     return data.tobytes()
 
 
-def write_image(path: str | os.PathLike, image: np.ndarray, palette: np.ndarray | None = None) -> None:
+def write_image(path: str | os.PathLike, image: np.ndarray, palette: np.ndarray | None = None,
+                metadata: PhotoMetadata | None = None) -> None:
     """Write an RGB, RGBA or grey ``uint8`` (or ``uint16``) array to ``path`` atomically, in the format of its
-    extension; see :func:`encode_image` for ``palette``."""
+    extension; see :func:`encode_image` for ``palette``. ``metadata`` (EXIF, colour profile) goes in where
+    the format holds it (JPEG, PNG, WebP)."""
     path = Path(path)
     if image.ndim == 3 and image.shape[2] == 4:
         check_transparency(path)  # here, to name the file in the message
-    data = encode_image(image, path.suffix, palette=palette)
+    data = embed_metadata(encode_image(image, path.suffix, palette=palette), path.suffix, metadata)
     with atomic_file(path) as tmp:
         tmp.write_bytes(data)
