@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 TORCH := torch==2.13.0
 STAMP := $(VENV)/.installed
 
-.PHONY: setup demo test bench lint clean
+.PHONY: setup demo test bench fuzz lint clean
 
 setup: $(STAMP)
 	@echo "unseen is installed: run $(BIN)/unseen, or 'source $(BIN)/activate' and then unseen"
@@ -38,7 +38,12 @@ bench: setup
 	$(BIN)/python bench/video.py
 	$(BIN)/python bench/segment.py --ablation
 	$(BIN)/python bench/fidelity.py
+	$(BIN)/python bench/memory.py --floor
 	$(BIN)/python bench/train.py
+
+# 1,000 damaged inputs through the command line (~10 min); a 20-case run is part of make test.
+fuzz: setup
+	$(BIN)/python bench/fuzz.py --out out/fuzz
 
 clean:
 	rm -rf $(VENV) demo-output .pytest_cache
