@@ -17,7 +17,7 @@ $(STAMP): pyproject.toml Makefile
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet $(TORCH)
-	$(BIN)/pip install --quiet -e ".[dev]"
+	$(BIN)/pip install --quiet -e ".[dev,ray]"
 	$(BIN)/pip install --quiet --force-reinstall --no-deps "opencv-contrib-python-headless==$$($(BIN)/python -c \
 		'import importlib.metadata as m; print(m.version("opencv-contrib-python-headless"))')"
 	$(BIN)/python -c "import cv2; cv2.xphoto.INPAINT_FSR_FAST"
@@ -39,6 +39,7 @@ bench: setup
 	$(BIN)/python bench/segment.py --ablation
 	$(BIN)/python bench/fidelity.py
 	$(BIN)/python bench/memory.py --floor
+	$(BIN)/python bench/serve.py
 	$(BIN)/python bench/train.py
 
 # 1,000 damaged inputs through the command line (~10 min); a 20-case run is part of make test.

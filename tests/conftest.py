@@ -37,15 +37,16 @@ def textured_frame(index: int, width: int, height: int) -> np.ndarray:
 
 def make_video(path: Path, frames: int = 24, width: int = 64, height: int = 48,
                fps: Fraction = Fraction(30000, 1001), audio: str | None = "aac", vfr: bool = False,
-               rotation: int = 0) -> list[np.ndarray]:
+               rotation: int = 0, images: list[np.ndarray] | None = None) -> list[np.ndarray]:
     """Write a test video with PyAV (independently of unseen's writer); return its frames.
 
     ``vfr`` doubles every third frame's duration; ``audio`` names the codec of a 440 Hz tone that
-    lasts as long as the video.
+    lasts as long as the video; ``images`` are the frames to write (default: ``frames`` textured ones).
     """
     time_base = Fraction(1, 90000)
     step = round(1 / fps / time_base)
-    images = [textured_frame(i, width, height) for i in range(frames)]
+    if images is None:
+        images = [textured_frame(i, width, height) for i in range(frames)]
     with av.open(str(path), "w") as out:
         video = out.add_stream("libx264", rate=fps)
         # Rotated videos store the picture turned back clockwise; players turn it upright.

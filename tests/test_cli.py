@@ -187,7 +187,7 @@ def test_models_list_and_path_find_the_shared_weights(capsys, monkeypatch) -> No
     monkeypatch.setenv("UNSEEN_MODELS", str(shared_path("models")))
     assert main(["models", "list"]) == 0
     listed = capsys.readouterr().out.splitlines()
-    assert len(listed) == 6 and all("not here" not in line for line in listed)
+    assert len(listed) == 8 and all("not here" not in line for line in listed)
     assert main(["models", "path", "espnetv2-pascal"]) == 0
     assert capsys.readouterr().out.strip().endswith("espnetv2_s_2.0_pascal_384x384.pth")
 

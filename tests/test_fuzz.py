@@ -352,11 +352,13 @@ def test_a_matroska_file_cut_in_its_last_frame_is_kept_with_a_warning(tmp_path: 
     cut.write_bytes(whole.read_bytes()[:last + 2])
     code, lines = run(capfd, "remove", cut, "--mask", _mask(tmp_path), "-o", tmp_path / "clean.mkv")
     assert code == 0, lines
-    assert lines[0] == (f"unseen: warning: {cut}: FFmpeg found damage in the file (File ended prematurely); kept "
+    said = [line for line in lines if not line.startswith("remove:")]  # a progress bar shows on a slow machine
+    assert said[0] == (f"unseen: warning: {cut}: FFmpeg found damage in the file (File ended prematurely); kept "
                         "the 23 frames that decode, but frames may be missing")
     assert _frames(tmp_path / "clean.mkv") == 23
     code, lines = run(capfd, "remove", whole, "--mask", _mask(tmp_path), "-o", tmp_path / "whole-clean.mkv")
-    assert code == 0 and len(lines) == 1, lines  # the whole file: nothing to say
+    said = [line for line in lines if not line.startswith("remove:")]  # a progress bar shows on a slow machine
+    assert code == 0 and len(said) == 1, lines  # the whole file: nothing to say but where the output is
 
 
 @pytest.mark.parametrize("seed, case", [(0, 962), (1, 121), (1, 667), (1, 742)])

@@ -217,7 +217,7 @@ def test_segment_keeps_a_videos_frames_timing_and_audio(tmp_path):
     (["background", "IN", "-o", "out", "--with", "plaid"], "plaid"),
     (["background", "IN", "-o", "out.mp4", "--with", "transparent"], "cannot hold transparency"),
     (["remove", "IN", "-o", "out", "--mask", "m.png", "--target", "car"], "not allowed with"),
-    (["remove", "IN", "-o", "out"], "one of the arguments --mask --target is required"),
+    (["remove", "IN", "-o", "out"], "give exactly one of a mask, a target class or a box/point prompt"),
 ])
 def test_bad_segmentation_requests_fail_in_one_line_with_exit_2(parkour_folder, tmp_path, capsys, args, message):
     args = [str(parkour_folder) if a == "IN" else str(tmp_path / a) if a.startswith("out") else a for a in args]

@@ -3,8 +3,11 @@
 The public API mirrors the ``unseen`` command, on paths or NumPy arrays: :func:`remove` erases masked or
 segmented objects from an image, a video or a folder of frames; :func:`segment` finds people, cars and
 other classes and renders masks, overlays, contours, cut-outs or collages; :func:`replace_background`
-puts people on another background; :func:`train_segmenter`, :func:`evaluate_segmenter` and :func:`export_model`
-train, measure and export your own segmenters; :func:`evaluate_removal` scores a removal against the truth.
+puts people on another background; :func:`cutout` cuts single objects out of photos as RGBA pictures;
+:func:`train_segmenter`, :func:`evaluate_segmenter` and :func:`export_model`
+train, measure and export your own segmenters; :func:`train_inpainter` trains a learned hole filler;
+:func:`evaluate_removal` scores a removal against the truth;
+:func:`batch` runs a job over many files, resumably, on this machine or on Ray.
 """
 
 from __future__ import annotations
@@ -19,18 +22,22 @@ from unseen.errors import InputError, UnseenWarning
 if TYPE_CHECKING:
     from unseen.api import (
         DEFAULT_DILATE,
+        batch,
+        cutout,
         evaluate_removal,
         evaluate_segmenter,
         export_model,
         remove,
         replace_background,
         segment,
+        train_inpainter,
         train_segmenter,
     )
 
 __version__ = "0.1.0"
-__all__ = ["DEFAULT_DILATE", "InputError", "UnseenWarning", "__version__", "evaluate_removal", "evaluate_segmenter",
-           "export_model", "remove", "replace_background", "segment", "train_segmenter"]
+__all__ = ["DEFAULT_DILATE", "InputError", "UnseenWarning", "__version__", "batch", "cutout", "evaluate_removal",
+           "evaluate_segmenter", "export_model", "remove", "replace_background", "segment", "train_inpainter",
+           "train_segmenter"]
 _FROM_API = set(__all__) - {"InputError", "UnseenWarning", "__version__"}
 
 

@@ -22,19 +22,24 @@ import numpy as np
 
 from unseen.errors import InputError, warn
 from unseen.inpaint import DEFAULT_FILLER, list_fillers
+from unseen.inpaint.learned import is_inpainter_path
 from unseen.inpaint.stepped import SteppedFiller
 from unseen.inpaint.video import FlowVideoFiller, PerFrameFiller
 from unseen.masks import dilate, masks_for
 from unseen.masks.segmented import DEFAULT_SMOOTHING, Segmentation, segment_frames
 from unseen.masks.sources import FramesWithMasks
 from unseen.media import Clip, Frame, clip_writer, open_clip
+from unseen.media.atomic import atomic_folder
 from unseen.media.clip import check_folder_mode
+from unseen.media.image import write_image
 from unseen.progress import progress
 from unseen.render import background as backgrounds
+from unseen.render.objects import DEFAULT_MIN_AREA, find_objects, object_cutout
 from unseen.render.palette import colors_for
 from unseen.render.views import RENDER_KINDS, render_view
 from unseen.segment.base import default_segmenter, get_segmenter
 from unseen.segment.focus import Focus
+from unseen.track import parse_prompts, prompted_labels
 
 # Object masks stop short of the object's soft (anti-aliased, motion-blurred) edge. bench/dilate.py pastes
 # real objects with soft edges over real backgrounds and measures the fill against the truth for each
@@ -45,9 +50,14 @@ DEFAULT_DILATE = 2
 # misses stays in the video as a ghost outline: bench/segment.py measures how much of the GT object a
 # grown mask covers, and 6 px takes in nearly all of it.
 DEFAULT_TARGET_DILATE = 6
+# A followed object's outline is a guess carried from frame to frame: bench/track.py measures how much of
+# the true object the grown mask covers on the DAVIS clips.
+DEFAULT_PROMPT_DILATE = 8
 
 MaskLike = str | os.PathLike | np.ndarray
 MediaLike = str | os.PathLike | np.ndarray
+# A box (x, y, w, h) or a point (x, y): a tuple, a string "X,Y,W,H@FRAME", or a list of them.
+PromptLike = str | tuple | list | None
 
 
 AUTO = "auto"
@@ -62,7 +72,8 @@ def methods() -> list[str]:
 
 
 def remove(input: MediaLike, output: str | os.PathLike | None = None, *, mask: MaskLike | None = None,
-           target: str | list[str] | None = None, model: str | None = None, dilate_px: int | None = None,
+           target: str | list[str] | None = None, box: PromptLike = None, point: PromptLike = None,
+           frame: int = 0, model: str | None = None, dilate_px: int | None = None,
            method: str = AUTO, frame_step: int = 1, frame_format: str = "png", device: str = "cpu",
            folder: str = AUTO, codec: str | None = None, crf: int | None = None, accept_truncated: bool = False,
            show_progress: bool = False) -> Path | np.ndarray:
@@ -82,12 +93,20 @@ def remove(input: MediaLike, output: str | os.PathLike | None = None, *, mask: M
     target
         Instead of ``mask``: class names (``"car"``, ``"person,car"`` or a list) found in every frame by a
         segmenter (see :func:`segment`).
+    box, point
+        Instead of ``mask``: the object(s) to remove, pointed at on one frame and followed through the
+        video (forwards and backwards): ``box=(x, y, w, h)``, ``point=(x, y)``, a string
+        ``"X,Y,W,H@FRAME"`` / ``"X,Y@FRAME"``, or a list of them (several objects).
+    frame
+        The frame index of prompts that do not say ``@FRAME`` (default 0).
     model
         With ``target``: the segmenter (a registry name or an ``.onnx`` file); default: the best shipped
-        model that knows the classes.
+        model that knows the classes. With ``box``/``point``: the class segmenter that recognises known
+        objects (default ``espnetv2-pascal``).
     dilate_px
         Grow the mask by this many pixels first, to take the object's soft edge with it (default
-        :data:`DEFAULT_DILATE` for masks, :data:`DEFAULT_TARGET_DILATE` for segmenter masks).
+        :data:`DEFAULT_DILATE` for masks, :data:`DEFAULT_TARGET_DILATE` for segmenter masks,
+        :data:`DEFAULT_PROMPT_DILATE` for followed objects).
     method
         ``flow``: the temporally consistent video engine (copies background seen in other frames);
         a photo filler name (see :func:`unseen.inpaint.list_fillers`): each frame on its own;
@@ -120,16 +139,18 @@ def remove(input: MediaLike, output: str | os.PathLike | None = None, *, mask: M
     The output path, or the cleaned array for array input. Image files keep their alpha channel (what was
     transparent stays so) and their 16 bits per channel where the output's format holds them.
     """
-    if (mask is None) == (target is None):
-        raise InputError("give exactly one of a mask or a target class")
+    prompts = parse_prompts(box, point, frame)
+    if (mask is not None) + (target is not None) + bool(prompts) != 1:
+        raise InputError("give exactly one of a mask, a target class or a box/point prompt")
     if dilate_px is None:
-        dilate_px = DEFAULT_DILATE if target is None else DEFAULT_TARGET_DILATE
+        dilate_px = DEFAULT_PROMPT_DILATE if prompts else DEFAULT_DILATE if target is None else DEFAULT_TARGET_DILATE
     if dilate_px < 0:
         raise InputError(f"dilate must be 0 or more pixels, got {dilate_px}")
     if frame_step < 1:
         raise InputError(f"frame step must be 1 or more, got {frame_step}")
-    if method not in methods():
-        raise InputError(f"unknown method {method!r}; choose one of: {', '.join(methods())}")
+    if method not in methods() and not is_inpainter_path(method):
+        raise InputError(f"unknown method {method!r}; choose one of: {', '.join(methods())}, or a trained "
+                         "inpainter (RUN or RUN/best.pt of `unseen train inpainter`)")
     focus = None if target is None else _focus(_class_list(target), model, device)
     nothing = (f"no {', '.join(focus.classes)} found in any frame" if focus else "the mask is empty (all black)")
 
@@ -139,6 +160,9 @@ def remove(input: MediaLike, output: str | os.PathLike | None = None, *, mask: M
             raise InputError(f"{clip.path}: --method flow fills frames of one video, and these images are photos "
                              "(of different sizes, or unlike each other); add --sequence if they are frames")
         engine = _engine(method, sequence, frame_step)
+        if prompts:
+            pairs = ((f, labels > 0) for f, labels in _prompted(frames, prompts, clip, sequence, model, device))
+            return engine.fill_frames(_grown(pairs, dilate_px, nothing))
         return engine.fill_frames(_grown(_mask_pairs(frames, mask, focus, clip, sequence), dilate_px, nothing))
 
     protected = () if mask is None or isinstance(mask, np.ndarray) else (mask,)
@@ -147,6 +171,7 @@ def remove(input: MediaLike, output: str | os.PathLike | None = None, *, mask: M
 
 
 def segment(input: MediaLike, output: str | os.PathLike | None = None, *, classes: str | list[str] = "person",
+            box: PromptLike = None, point: PromptLike = None, frame: int = 0,
             render: str = "mask", model: str | None = None, smoothing: int = DEFAULT_SMOOTHING,
             largest: bool = False, frame_format: str = "png", device: str = "cpu", folder: str = AUTO,
             codec: str | None = None, crf: int | None = None, accept_truncated: bool = False,
@@ -162,6 +187,9 @@ def segment(input: MediaLike, output: str | os.PathLike | None = None, *, classe
         input frame with the input frame's name.
     classes
         Class names, e.g. ``"person,car"`` or ``["person", "car"]``, as the model names them.
+    box, point, frame
+        Instead of classes: the objects pointed at on one frame, followed through the video (see
+        :func:`remove`); each is a class of its own (``object 1``, ``object 2``, ...).
     render
         ``mask`` (one class: 0/255; several: the class index 1..K per pixel, 0 elsewhere, written as a
         colour-indexed PNG), ``overlay`` or ``contours`` (with a legend for several classes), ``cutout``
@@ -196,13 +224,21 @@ def segment(input: MediaLike, output: str | os.PathLike | None = None, *, classe
         raise InputError(f"unknown render {render!r}; choose one of: {', '.join(RENDER_KINDS)}")
     if smoothing < 0:
         raise InputError(f"smoothing must be 0 or more frames, got {smoothing}")
-    names = _class_list(classes)
-    focus, colors = _focus(names, model, device), colors_for(names)
+    prompts = parse_prompts(box, point, frame)
+    names = [f"object {k + 1}" for k in range(len(prompts))] if prompts else _class_list(classes)
+    focus, colors = None if prompts else _focus(names, model, device), colors_for(names)
     # An index image of several classes is shown in the classes' colours where the format allows (PNG).
     palette = colors if render == "mask" and len(names) > 1 else None
 
+    def found_in(frames: Iterable[Frame], sequence: bool) -> Iterator[tuple[Frame, Segmentation]]:
+        if not prompts:
+            return _segmented(frames, focus, sequence, smoothing, largest)
+        return ((f, Segmentation(labels, (labels > 0).astype(np.float32)))
+                for f, labels in _prompted(frames, prompts, frames if isinstance(frames, Clip) else None,
+                                           sequence, model, device))
+
     def rendered(frames: Iterable[Frame], sequence: bool) -> Iterator[Frame]:
-        for frame, found in _segmented(frames, focus, sequence, smoothing, largest):
+        for frame, found in found_in(frames, sequence):
             picture = render_view(render, frame.image, found.labels, found.foreground, colors, names)
             yield frame.with_image(picture, palette)
 
@@ -259,6 +295,56 @@ def replace_background(input: MediaLike, output: str | os.PathLike | None = None
                 alpha=backdrop.transparent, codec=codec, crf=crf, accept_truncated=accept_truncated)
 
 
+def cutout(input: str | os.PathLike, output: str | os.PathLike, *, classes: str | list[str] = "car",
+           model: str | None = None, min_area: int = DEFAULT_MIN_AREA, keep_cut_off: bool = False,
+           device: str = "cpu", show_progress: bool = False) -> list[Path]:
+    """Cut every object of the given classes out of photos, each as its own RGBA PNG.
+
+    Parameters
+    ----------
+    input
+        A photo, or a folder of photos (each looked at on its own).
+    output
+        The folder the cut-outs go to (created; written all at once when the job succeeds), named
+        ``PHOTO_CLASS_NN.png``, largest object first.
+    classes, model, device
+        As in :func:`segment`: what to cut out and the segmenter that finds it.
+    min_area
+        Objects smaller than this many pixels are left out (too small to be worth pasting).
+    keep_cut_off
+        Also keep objects that touch the photo's edge (left out by default: they show a straight cut).
+
+    Returns
+    -------
+    The paths written (none when nothing was found: a warning says so).
+    """
+    if min_area < 1:
+        raise InputError(f"--min-area must be 1 pixel or more, got {min_area}")
+    names = _class_list(classes)
+    clip = open_clip(input, folder=PHOTOS)
+    if clip.kind == "video":
+        raise InputError(f"{clip.path}: cutout takes photos or a folder of photos; for a video, use "
+                         "segment --render cutout")
+    output = Path(output)
+    if output.exists() and not output.is_dir():
+        raise InputError(f"{output}: exists and is not a folder; cut-outs go into a folder")
+    focus = _focus(names, model, device)
+    written: list[Path] = []
+    with atomic_folder(output) as folder:
+        for frame, found in progress(_segmented(clip, focus, sequence=False), clip.frame_count, "cutout",
+                                     show_progress):
+            counts: dict[int, int] = {}
+            for item in find_objects(found.labels, min_area, keep_cut_off):
+                counts[item.label] = counts.get(item.label, 0) + 1
+                name = f"{frame.name}_{names[item.label - 1].replace(' ', '-')}_{counts[item.label]:02d}.png"
+                write_image(folder / name, object_cutout(frame.image, found.foreground, item))
+                written.append(output / name)
+    if not written:
+        warn(f"no {', '.join(names)} of {min_area} pixels or more found"
+             + ("" if keep_cut_off else " away from the photos' edges (--keep-cut-off keeps those)"))
+    return written
+
+
 def _class_list(classes: str | list[str] | tuple[str, ...]) -> list[str]:
     names = [c.strip() for c in classes.split(",")] if isinstance(classes, str) else [str(c) for c in classes]
     names = [c for c in names if c]
@@ -278,6 +364,17 @@ def _segmented(frames: Iterable[Frame], focus: Focus, sequence: bool, smoothing:
     if not sequence:
         focus.refresh = 1
     return segment_frames(frames, focus, smoothing if sequence else 0, largest)
+
+
+def _prompted(frames: Iterable[Frame], prompts: list, clip: Clip | None, sequence: bool, model: str | None,
+              device: str) -> Iterator[tuple[Frame, np.ndarray]]:
+    """Frames with the labels of the prompted objects (checked now: bad prompts fail before any output)."""
+    if clip is not None:
+        size, count = clip.size, clip.frame_count if clip.exact_count else None
+    else:
+        frames = list(frames)
+        size, count = frames[0].size, len(frames)
+    return prompted_labels(frames, prompts, size, count, sequence, model, device)
 
 
 def _mask_pairs(frames, mask: MaskLike | None, focus: Focus | None, clip: Clip | None = None,
@@ -362,6 +459,16 @@ def train_segmenter(data: str | os.PathLike | None, run: str | os.PathLike, *, r
     return train(data, run, resume=resume, **settings)
 
 
+def train_inpainter(backgrounds: str | os.PathLike | None, run: str | os.PathLike, *,
+                    objects: str | os.PathLike | None = None, resume: bool = False,
+                    **settings) -> dict[str, float]:
+    """Train a learned hole filler (``unseen train inpainter``); its run folder then works as ``method``
+    in :func:`remove`. See :func:`unseen.train.inpainter.train_inpainter` for the settings."""
+    from unseen.train.inpainter import train_inpainter as train
+
+    return train(backgrounds, run, objects=objects, resume=resume, **settings)
+
+
 def evaluate_segmenter(data: str | os.PathLike, model: str, *, split: str = "val", classes: list[str] | None = None,
                        device: str = "cpu", show_progress: bool = False) -> dict:
     """IoU and Dice per class and their means of ``model`` (a name, run folder, ``.pt`` or ``.onnx``) on a
@@ -384,3 +491,27 @@ def export_model(checkpoint: str | os.PathLike, output: str | os.PathLike) -> Pa
     from unseen.train.export import export_onnx
 
     return export_onnx(checkpoint, output)
+
+
+def batch(items: str | os.PathLike | Iterable[dict | str], out: str | os.PathLike, *, job: str | None = None,
+          options: Iterable[str] = (), engine: str = "local", workers: int | None = None, threads: int | None = None,
+          memory_mb: int | None = None, address: str | None = None, retries: int = 1, resume: bool = True,
+          show_progress: bool = False) -> dict:
+    """Run ``remove``, ``segment`` or ``background`` over many files into the folder ``out``, resumably.
+
+    ``items`` is a manifest (``.csv`` with a header, or ``.jsonl``: one item a line, with ``input``, ``job``,
+    its options as the command takes them and optionally ``output``), a folder (every image and video in
+    it through ``job`` and ``options``) or a list of such dicts or input paths; see
+    :mod:`unseen.batch.manifest`. ``engine``: ``local`` runs ``workers`` processes here (``threads``
+    each); ``ray`` runs Ray tasks on the cluster at ``address`` (or the Ray already started in this
+    process, or a new local one), reserving ``memory_mb`` per item. Items finished by an earlier run into
+    ``out`` with the same input content and options are skipped unless ``resume`` is false; a failed item
+    is retried ``retries`` times (bad input is not). A bad manifest is an :class:`InputError` before any
+    work; a failed item is not: it is in the returned report (also ``out/report.json``), whose ``failed``
+    counts them.
+    """
+    from unseen.batch import run_batch
+
+    return run_batch(items, out, job=job, options=options, engine=engine, workers=workers, threads=threads,
+                     memory_mb=memory_mb, address=address, retries=retries, resume=resume,
+                     show_progress=show_progress)

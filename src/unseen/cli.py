@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
+import io
 import json
 import sys
 import warnings
@@ -34,6 +36,30 @@ class _Parser(argparse.ArgumentParser):
         self.exit(EXIT_BAD_INPUT, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
 
 
+class _BatchParser(_Parser):
+    """``unseen batch``: what follows the job's name (its second positional word) is that job's options,
+    passed on unparsed; argparse's REMAINDER would also swallow the batch's own options before it."""
+
+    def parse_known_args(self, args=None, namespace=None):
+        args = list(sys.argv[1:] if args is None else args)
+        takes_value = {name for action in self._actions if action.option_strings and action.nargs != 0
+                       for name in action.option_strings}
+        index, words = 0, 0
+        while index < len(args):
+            if args[index] in takes_value:
+                index += 2
+                continue
+            if not args[index].startswith("-"):
+                words += 1
+                if words == 2:
+                    break
+            index += 1
+        namespace, extras = super().parse_known_args(args[:index], namespace)
+        namespace.job = args[index] if index < len(args) else None
+        namespace.options = args[index + 1:]
+        return namespace, extras
+
+
 def _build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="unseen", description="Make objects disappear from photos and videos.")
     parser.add_argument("--version", action="version", version=f"unseen {__version__}")
@@ -49,27 +75,32 @@ def _build_parser() -> argparse.ArgumentParser:
         epilog="examples:\n  unseen remove photo.jpg --mask mask.png -o clean.jpg\n"
                "  unseen remove clip.mp4 --mask masks/ -o clean.mp4\n"
                "  unseen remove frames/ --mask masks/ -o clean/ --frame-format jpg\n"
-               "  unseen remove street.mp4 --target car -o no-cars.mp4",
+               "  unseen remove street.mp4 --target car -o no-cars.mp4\n"
+               "  unseen remove clip.mp4 --box 120,80,60,40 -o clean.mp4\n"
+               "  unseen remove clip.mp4 --point 140,95@30 -o clean.mp4",
         formatter_class=_Formatter)
     remove.add_argument("input", metavar="INPUT", help="image, video or folder of frames")
     remove.add_argument("-o", "--output", required=True, metavar="OUTPUT",
                         help="where to write the result; never the input itself")
-    source = remove.add_mutually_exclusive_group(required=True)
+    # Not required by argparse: --box and --point are sources too (the API says when none or two are given).
+    source = remove.add_mutually_exclusive_group()
     source.add_argument("--mask", metavar="PATH",
                         help="one mask image for every frame, a folder of per-frame masks (matched by "
                              "name) or a mask video; non-zero pixels are removed")
     source.add_argument("--target", metavar="CLASS[,CLASS]",
                         help="remove every object of these classes, found by a segmenter in each frame "
                              "(e.g. person, car; see `unseen segment --help`)")
+    _add_prompts(remove, "remove")
     _add_model(remove)
     remove.add_argument("--dilate", type=int, default=None, metavar="PX",
                         help="grow the mask by PX pixels first, to take the object's soft edge "
                              f"(default: {api.DEFAULT_DILATE} with --mask, {api.DEFAULT_TARGET_DILATE} "
-                             "with --target)")
-    remove.add_argument("--method", default=api.AUTO, choices=api.methods(),
+                             f"with --target, {api.DEFAULT_PROMPT_DILATE} with --box/--point)")
+    remove.add_argument("--method", default=api.AUTO, metavar="{" + ",".join(api.methods()) + "}|RUN",
                         help="how to fill the hole: 'flow' copies the background that other frames show "
                              "(temporally consistent, for videos); a photo filler fills each frame on its "
-                             "own; 'auto' (default) is 'flow' for videos and folders of frames, "
+                             "own, as does a trained inpainter (RUN or RUN/best.pt of `unseen train "
+                             "inpainter`); 'auto' (default) is 'flow' for videos and folders of frames, "
                              f"'{api.DEFAULT_FILLER}' for photos")
     remove.add_argument("--frame-step", type=int, default=1, metavar="N",
                         help="with the flow engine: process every Nth frame fully and fill the frames in "
@@ -81,10 +112,13 @@ def _build_parser() -> argparse.ArgumentParser:
     remove.add_argument("-q", "--quiet", action="store_true", help="no progress bar or warnings")
     _add_segment(commands)
     _add_background(commands)
+    _add_cutout(commands)
+    _add_batch(commands)
 
     _add_train(commands)
     _add_evaluate(commands)
     _add_export(commands)
+    _add_serve(commands)
 
     models = commands.add_parser(
         "models", help="list, locate or download the published model weights",
@@ -110,6 +144,15 @@ def _add_model(parser: argparse.ArgumentParser) -> None:
                              "shipped model for the classes")
     parser.add_argument("--device", default="cpu", metavar="cpu|cuda[:N]",
                         help="where the segmenter runs (PyTorch models; default: cpu)")
+
+
+def _add_prompts(parser: argparse.ArgumentParser, verb: str) -> None:
+    prompts = parser.add_argument_group("objects pointed at (followed through a video, forwards and backwards)")
+    prompts.add_argument("--box", action="append", metavar="X,Y,W,H[@FRAME]",
+                         help=f"{verb} the object in this box (pixels) on frame FRAME (default 0); repeat for "
+                              "several objects")
+    prompts.add_argument("--point", action="append", metavar="X,Y[@FRAME]",
+                         help=f"{verb} the object under this point on frame FRAME (default 0); repeat for several")
 
 
 def _add_common(parser: argparse.ArgumentParser) -> None:
@@ -163,7 +206,8 @@ def _add_segment(commands) -> None:
                "  collage   frame | mask | object on white, side by side (a .gif works too)\n"
                "examples:\n  unseen segment clip.mp4 --classes person -o masks/\n"
                "  unseen segment street.mp4 --classes person,car --render contours -o contours.mp4\n"
-               "  unseen segment clip.mp4 --classes person --render collage -o collage.gif",
+               "  unseen segment clip.mp4 --classes person --render collage -o collage.gif\n"
+               "  unseen segment clip.mp4 --box 120,80,60,40@12 --render overlay -o tracked.mp4",
         formatter_class=_Formatter)
     _add_common(segment)
     segment.add_argument("--classes", default="person", metavar="CLASS[,CLASS]",
@@ -173,6 +217,7 @@ def _add_segment(commands) -> None:
     segment.add_argument("--render", default="mask", choices=api.RENDER_KINDS,
                          help="what to write (default: mask)")
     segment.add_argument("--largest", action="store_true", help="keep only the largest object of each class")
+    _add_prompts(segment, "segment")
 
 
 def _add_background(commands) -> None:
@@ -192,10 +237,86 @@ def _add_background(commands) -> None:
                                  "or a video or folder of frames (looped) (default: white)")
 
 
+def _add_cutout(commands) -> None:
+    cutout = commands.add_parser(
+        "cutout", help="cut single objects out of photos, each as its own RGBA PNG",
+        description="Find every object of the classes in each photo and write it on its own: an RGBA PNG "
+                    "cropped to it, with soft edges and nothing of its neighbours. Objects smaller than "
+                    "--min-area pixels and objects cut off by the photo's edge are left out (they make "
+                    "poor material: a straight cut shows). For training pairs (unseen train inpainter), "
+                    "product shots and collages.",
+        epilog="examples:\n  unseen cutout street-photos/ --classes car -o cars/\n"
+               "  unseen cutout team.jpg --classes person --min-area 500 -o people/", formatter_class=_Formatter)
+    cutout.add_argument("input", metavar="PHOTOS", help="a photo or a folder of photos")
+    cutout.add_argument("-o", "--output", required=True, metavar="DIR", help="folder for the cut-outs "
+                                                                              "(PHOTO_CLASS_NN.png)")
+    cutout.add_argument("--classes", default="car", help="classes to cut out, comma-separated (default: car)")
+    cutout.add_argument("--min-area", type=int, default=3000, metavar="PX",
+                        help="smallest object kept, in pixels (default: 3000)")
+    cutout.add_argument("--keep-cut-off", action="store_true", help="also keep objects touching the edge")
+    _add_model(cutout)
+    cutout.add_argument("-q", "--quiet", action="store_true", help="no progress bar or summary")
+
+
+def _add_batch(commands) -> None:
+    batch = commands.add_parser(
+        "batch", help="run remove, segment or background over many files, resumably, here or on Ray",
+        description="Run one job per file over a manifest or a folder. MANIFEST is a CSV (with a header) or "
+                    "JSONL file, one item a line: input, job (remove, segment, background), its options as "
+                    "the single-file command takes them (an 'options' command line, or one column or key "
+                    "per option: mask, target, classes, render, with, ...), optionally an output name inside "
+                    "OUT; relative paths are read from the manifest's folder. A folder instead means every "
+                    "image and video in it, through the JOB and options given after it (also the default "
+                    "for manifest lines without a job). Items run in worker processes (one that crashes costs "
+                    "its item only) and failed ones are retried; a rerun skips the items finished before (same "
+                    "input content, same options), redoes changed ones and retries failed ones. "
+                    "OUT/report.json lists every item, failures first. Exit status 1 when an item failed, 2 for "
+                    "a bad manifest.",
+        epilog="examples:\n  unseen batch jobs.csv -o clean/\n"
+               "  unseen batch videos/ -o clean/ remove --target person\n"
+               "  unseen batch videos/ -o masks/ --workers 2 segment --classes car --render mask\n"
+               "  unseen batch jobs.jsonl -o clean/ --engine ray --address ray://head:10001\n"
+               "manifest (CSV):\n  input,job,mask,method,output\n  a.mp4,remove,a-mask.png,,a-clean.mp4\n"
+               "  b.mp4,remove,b-masks/,telea,\n"
+               "manifest (JSONL):\n  {\"input\": \"c.mp4\", \"job\": \"background\", \"with\": \"blur\"}\n"
+               "  {\"input\": \"d.mp4\", \"job\": \"segment\", \"options\": \"--classes person,car --render "
+               "contours\"}",
+        formatter_class=_Formatter)
+    batch.__class__ = _BatchParser  # subparsers make every command's parser of one class
+    batch.add_argument("manifest", metavar="MANIFEST|FOLDER", help="a .csv or .jsonl manifest, or a folder of inputs")
+    batch.add_argument("-o", "--output", required=True, metavar="OUT",
+                       help="the folder for outputs, the state file and report.json")
+    batch.add_argument("--engine", default="local", choices=("local", "ray"),
+                       help="local: worker processes on this machine (default); ray: Ray tasks on the cluster of "
+                            "--address (pip install 'unseen[ray]')")
+    batch.add_argument("--workers", type=int, metavar="N",
+                       help="items at a time (default: local: half the cores, at least 1; ray: as many as the "
+                            "cluster's CPUs and memory hold)")
+    batch.add_argument("--threads", type=int, metavar="N",
+                       help="CPU threads per item (default: local: the cores shared among the workers; ray: 1)")
+    batch.add_argument("--memory", type=int, metavar="MB",
+                       help="with ray: memory reserved per item, so nodes are not overfilled (default: "
+                            "estimated from each input's frame size)")
+    batch.add_argument("--address", metavar="RAY_ADDRESS",
+                       help="with ray: the cluster (auto, HOST:PORT or ray://HOST:10001; default: $RAY_ADDRESS, "
+                            "else a Ray instance started on this machine)")
+    batch.add_argument("--retries", type=int, default=1, metavar="N",
+                       help="run a failed item up to N more times (default: 1); bad input is not retried")
+    batch.add_argument("--resume", action=argparse.BooleanOptionalAction, default=True,
+                       help="skip items finished by an earlier run into OUT (default); --no-resume redoes them all")
+    batch.add_argument("-q", "--quiet", action="store_true", help="no progress bar or summary table")
+    # Parsed by _BatchParser; declared for the usage line and --help.
+    batch.add_argument("job", nargs="?", metavar="JOB", help="with a folder: remove, segment or background; with "
+                                                             "a manifest: the job of lines that name none")
+    batch.add_argument("options", nargs="*", metavar="OPTIONS",
+                       help="the job's options, as its own command takes them (after JOB)")
+
+
 def _add_train(commands) -> None:
-    train = commands.add_parser("train", help="train your own segmenter on labelled images",
+    train = commands.add_parser("train", help="train your own segmenter or inpainter",
                                 description="Train networks on your data; the result is a run folder whose "
-                                            "best.pt works as --model in segment, remove and background.")
+                                            "best.pt works as --model in segment, remove and background "
+                                            "(a segmenter) or as --method in remove (an inpainter).")
     tasks = train.add_subparsers(dest="task", required=True, metavar="TASK", parser_class=_Parser)
     segmenter = tasks.add_parser(
         "segmenter", help="per-pixel classes (people, cars, your own objects)",
@@ -240,12 +361,51 @@ def _add_train(commands) -> None:
                            "or '{\"encoder\": \"vgg16\"}' for deeplabv3plus")
     what.add_argument("--augment", choices=("none", "default", "heavy"),
                       help="augmentation (default: default; heavy adds large rotations and strong shadows)")
-    how = segmenter.add_argument_group("how to train")
+    _add_how_to_train(segmenter, batch=8, lr=0.001)
+    segmenter.add_argument("-q", "--quiet", action="store_true", help="no progress bar or epoch lines")
+
+    inpainter = tasks.add_parser(
+        "inpainter", help="a learned hole filler (GAN), on clean photos and object cut-outs",
+        description="Train a mask-aware generator against a conditional PatchGAN discriminator on pairs made "
+                    "on the fly: crops of the background photos (the truth, with the seed's weather and colour "
+                    "augmentations) with holes shaped like the cut-outs' silhouettes (make them with `unseen "
+                    "cutout`) or like free-form strokes and boxes. Loss: L1 (holes weighing more) + hinge GAN "
+                    "+ a feature loss on a frozen published ESPNetv2 encoder (no VGG weights can be had "
+                    "here). RUN gets best.pt (best hole PSNR - 10 x |1 - detail| on held-out pairs), last.pt, "
+                    "metrics.csv, curves.png and samples/ (holes, fills, truth per validation).",
+        epilog="examples:\n"
+               "  unseen cutout street-photos/ --classes car -o cars/\n"
+               "  unseen train inpainter --backgrounds streets/ --objects cars/ -o runs/gan --time-limit 120\n"
+               "  unseen train inpainter --resume runs/gan --time-limit 60\n"
+               "then:\n  unseen remove photo.jpg --mask car.png --method runs/gan -o clean.jpg",
+        formatter_class=_Formatter)
+    inpainter.add_argument("--backgrounds", metavar="DIR[,DIR]", help="photos to learn from (sub-folders too)")
+    inpainter.add_argument("--objects", metavar="DIR", help="RGBA cut-outs whose shapes make the holes "
+                                                            "(default: free-form holes only)")
+    inpainter.add_argument("-o", "--output", metavar="RUN", help="the run folder to create")
+    inpainter.add_argument("--resume", metavar="RUN", help="continue the interrupted run in RUN")
+    what = inpainter.add_argument_group("what to train")
+    what.add_argument("--arch", choices=("unet", "seed000"),
+                      help="generator: unet (default: dilated residual bottleneck, 2.6 M weights) or seed000 "
+                           "(the seed's two-branch U-Net, 20 M)")
+    what.add_argument("--size", type=int, metavar="PX", help="side of the training crops (default: 256)")
+    what.add_argument("--free-form", type=float, metavar="SHARE",
+                      help="share of holes that are strokes and boxes rather than silhouettes (default: 0.5)")
+    what.add_argument("--adversarial", type=float, metavar="W", help="weight of the GAN term (default: 0.05)")
+    what.add_argument("--features", type=float, metavar="W", help="weight of the feature term (default: 0.2; 0 "
+                                                                  "trains without the ESPNetv2 weights)")
+    what.add_argument("--network", metavar="JSON", help="generator options, e.g. '{\"width\": 32}'")
+    _add_how_to_train(inpainter, batch=4, lr=0.0002)
+    inpainter.add_argument("-q", "--quiet", action="store_true", help="no progress bar or epoch lines")
+
+
+def _add_how_to_train(parser: argparse.ArgumentParser, batch: int, lr: float) -> None:
+    how = parser.add_argument_group("how to train")
     how.add_argument("--epochs", type=int, metavar="N", help="passes over the data (default: until "
                                                              "--time-limit or early stopping)")
     how.add_argument("--time-limit", type=float, metavar="MINUTES", help="stop in time, keeping the best model")
-    how.add_argument("--batch", type=int, metavar="N", help="images per step (default: 8)")
-    how.add_argument("--lr", type=float, metavar="X", help="AdamW learning rate (default: 0.001)")
+    how.add_argument("--batch", type=int, metavar="N", help=f"images per step (default: {batch})")
+    how.add_argument("--lr", type=float, metavar="X", help=f"AdamW learning rate (default: {lr:g})")
     how.add_argument("--schedule", choices=("plateau", "cosine"),
                      help="learning rate: cosine decay over the run (default with --epochs or --time-limit), or "
                           "halve it on a plateau (default otherwise)")
@@ -256,7 +416,6 @@ def _add_train(commands) -> None:
                                                               "the network needs every core; 4 with --device cuda)")
     how.add_argument("--device", metavar="cpu|cuda[:N]", help="where to train (default: cpu)")
     how.add_argument("--seed", type=int, metavar="N", help="random seed (default: 0)")
-    segmenter.add_argument("-q", "--quiet", action="store_true", help="no progress bar or epoch lines")
 
 
 def _add_evaluate(commands) -> None:
@@ -301,6 +460,34 @@ def _add_export(commands) -> None:
     export.add_argument("-o", "--output", required=True, metavar="FILE.onnx", help="where to write it")
 
 
+def _add_serve(commands) -> None:
+    serve = commands.add_parser(
+        "serve", help="a local web app: open, point at what goes, preview, run, download",
+        description="Start a web app in your browser: open a photo or video, click or box the object (followed "
+                    "through the video), brush a mask or name a class, preview a few frames, run remove, "
+                    "segment or background, and download the result. It listens on this machine only unless "
+                    "--host says otherwise; uploads and results are kept in --folder and removed after "
+                    "--keep-hours.",
+        epilog="example:\n  unseen serve --open", formatter_class=_Formatter)
+    serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1, this "
+                                                          "machine only; 0.0.0.0 opens it to the network)")
+    serve.add_argument("--port", type=int, default=7860, help="port (default: 7860)")
+    serve.add_argument("--open", action="store_true", help="open the page in the default browser")
+    serve.add_argument("--folder", metavar="DIR", help="where uploads and jobs live (default: "
+                                                       "~/.cache/unseen/serve)")
+    serve.add_argument("--max-upload-mb", type=float, default=2048, help="largest upload (default: 2048)")
+    serve.add_argument("--max-seconds", type=float, default=600, help="longest video (default: 600 s)")
+    serve.add_argument("--keep-hours", type=float, default=24, help="results are removed after this long "
+                                                                     "(default: 24)")
+
+
+def _serve(args: argparse.Namespace) -> None:
+    from unseen.serve import Limits, serve
+
+    serve(args.host, args.port, args.open, args.folder,
+          Limits(max_upload_mb=args.max_upload_mb, max_seconds=args.max_seconds, keep_hours=args.keep_hours))
+
+
 def _train(args: argparse.Namespace) -> None:
     if args.resume and args.output and args.output != args.resume:
         raise InputError("--resume RUN continues RUN in place; leave -o out")
@@ -308,12 +495,21 @@ def _train(args: argparse.Namespace) -> None:
     if run is None:
         raise InputError("say where the run goes with -o RUN (or continue one with --resume RUN)")
     settings = {name: getattr(args, name) for name in (
-        "arch", "init", "size", "crop", "loss", "augment", "epochs", "time_limit", "batch", "lr", "schedule",
-        "patience", "workers", "device", "seed")}
-    settings.update(classes=_split(args.classes), coco_categories=_split(args.coco_categories),
-                    class_weights=_numbers(args.class_weights, "--class-weights"), network=_json(args.network))
+        "arch", "size", "epochs", "time_limit", "batch", "lr", "schedule", "patience", "workers", "device", "seed")}
+    settings["network"] = _json(args.network)
     if args.quiet:
         settings["show_progress"] = False
+    if args.task == "inpainter":
+        settings.update(free_form=args.free_form, adversarial=args.adversarial, features=args.features)
+        best = api.train_inpainter(args.backgrounds, run, objects=args.objects, resume=bool(args.resume), **settings)
+        if not args.quiet:
+            print(f"unseen: best hole PSNR {best.get('psnr_hole', float('nan')):.2f} dB, detail "
+                  f"{best.get('detail', float('nan')):.2f} (epoch {best.get('epoch', 0):g}); use it with "
+                  f"--method {run}", file=sys.stderr)
+        return
+    settings.update({name: getattr(args, name) for name in ("init", "crop", "loss", "augment")})
+    settings.update(classes=_split(args.classes), coco_categories=_split(args.coco_categories),
+                    class_weights=_numbers(args.class_weights, "--class-weights"))
     best = api.train_segmenter(args.data, run, resume=bool(args.resume), **settings)
     if not args.quiet:
         print(f"unseen: best mean IoU {best.get('miou', float('nan')):.4f} (epoch {best.get('epoch', 0):g}); "
@@ -401,13 +597,56 @@ def _run(args: argparse.Namespace):
               "device": args.device, "folder": args.folder, "codec": args.codec, "crf": args.crf,
               "accept_truncated": args.accept_truncated}
     if args.command == "remove":
-        return api.remove(args.input, args.output, mask=args.mask, target=args.target, dilate_px=args.dilate,
+        return api.remove(args.input, args.output, mask=args.mask, target=args.target, box=args.box,
+                          point=args.point, dilate_px=args.dilate,
                           method=args.method, frame_step=args.frame_step, **common)
     if args.command == "segment":
-        return api.segment(args.input, args.output, classes=args.classes, render=args.render,
+        return api.segment(args.input, args.output, classes=args.classes, box=args.box, point=args.point,
+                           render=args.render,
                            smoothing=args.smoothing, largest=args.largest, **common)
     return api.replace_background(args.input, args.output, background=args.background,
                                   smoothing=args.smoothing, **common)
+
+
+_job_parser: argparse.ArgumentParser | None = None
+
+
+def parse_job(job: str, input: str, output: str, options: list[str]) -> argparse.Namespace:
+    """The arguments of ``unseen JOB INPUT -o OUTPUT OPTIONS... -q`` (remove, segment or background), parsed by
+    the command's own parser: ``unseen batch`` reads its items' options so that they mean what they mean
+    here. A mistake is an :class:`InputError` with argparse's message."""
+    global _job_parser
+    if job not in ("remove", "segment", "background"):
+        raise InputError(f"unknown job {job!r}; choose one of: remove, segment, background")
+    if _job_parser is None:  # built once: a manifest of thousands of lines is checked line by line
+        _job_parser = _build_parser()
+    said = io.StringIO()
+    try:
+        with contextlib.redirect_stderr(said), contextlib.redirect_stdout(said):
+            return _job_parser.parse_args([job, input, "-o", output, *options, "-q"])
+    except SystemExit:
+        message = said.getvalue().strip().splitlines()
+        raise InputError(message[-1].split("error: ", 1)[-1] if message else f"{job}: cannot use {options}") from None
+
+
+def run_job(args: argparse.Namespace):
+    """Run the single-file command that :func:`parse_job` parsed; returns the output path."""
+    return _run(args)
+
+
+def _batch(args: argparse.Namespace) -> int:
+    report = api.batch(args.manifest, args.output, job=args.job, options=args.options, engine=args.engine,
+                       workers=args.workers, threads=args.threads, memory_mb=args.memory, address=args.address,
+                       retries=args.retries, resume=args.resume, show_progress=not args.quiet)
+    if not args.quiet:
+        from unseen.batch.report import summary_table
+
+        print(summary_table(report))
+    if report["failed"]:
+        print(f"unseen: {report['failed']} of {report['total']} items failed (see {report['path']}); "
+              "rerun the same command to retry them", file=sys.stderr)
+        return 1
+    return 0
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -429,6 +668,8 @@ def _stopped(stop: KeyboardInterrupt, args: argparse.Namespace | None) -> str:
         return f"unseen: {describe(stop)}"
     if args.command == "train":
         return f"unseen: {describe(stop)}; continue with --resume {args.resume or args.output}"
+    if args.command == "batch":
+        return f"unseen: {describe(stop)}; finished items are kept: rerun the same command to go on"
     return f"unseen: {describe(stop)}; no output written"
 
 
@@ -443,8 +684,18 @@ def _command(args: argparse.Namespace) -> int:
                 _train(args)
             elif args.command == "evaluate":
                 _evaluate(args)
+            elif args.command == "batch":
+                return _batch(args)
             elif args.command == "export":
                 print(api.export_model(args.checkpoint, args.output))
+            elif args.command == "serve":
+                _serve(args)
+            elif args.command == "cutout":
+                written = api.cutout(args.input, args.output, classes=args.classes, model=args.model,
+                                     min_area=args.min_area, keep_cut_off=args.keep_cut_off, device=args.device,
+                                     show_progress=not args.quiet)
+                if not args.quiet:
+                    print(f"unseen: wrote {len(written)} cut-out(s) to {args.output}", file=sys.stderr)
             else:
                 result = _run(args)
                 if not args.quiet:

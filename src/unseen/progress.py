@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import contextvars
 import math
 import threading
@@ -21,6 +22,20 @@ _DELAY = 1.0
 
 # What work inside a batch of items reports to (the bar being shown, if any).
 _ahead: contextvars.ContextVar[Callable[[float], None] | None] = contextvars.ContextVar("ahead", default=None)
+# Who else hears of the progress (done, total), with or without a bar: the web app's jobs.
+_listener: contextvars.ContextVar[Callable[[int, int | None], None] | None] = contextvars.ContextVar(
+    "listener", default=None)
+
+
+@contextlib.contextmanager
+def listening(callback: Callable[[int, int | None], None]) -> Iterator[None]:
+    """Within the block, every :func:`progress` also calls ``callback(done, total)`` as its count moves
+    (whether or not a bar is shown)."""
+    token = _listener.set(callback)
+    try:
+        yield
+    finally:
+        _listener.reset(token)
 
 
 def progress(items: Iterable[T], total: int | None, desc: str, enabled: bool) -> Iterator[T]:
@@ -30,10 +45,12 @@ def progress(items: Iterable[T], total: int | None, desc: str, enabled: bool) ->
     take to come. Work that makes items in batches (the video engine's windows) moves it within a batch
     through :func:`report_ahead`.
     """
-    if not enabled:
+    listener = _listener.get()
+    if not enabled and listener is None:
         yield from items
         return
-    bar = tqdm(total=total, desc=desc, unit="frame", delay=_DELAY, dynamic_ncols=True, leave=False)
+    bar = tqdm(total=total, desc=desc, unit="frame", delay=_DELAY, dynamic_ncols=True, leave=False,
+               disable=not enabled)
     started = time.monotonic()
     done = 0
     # Whole items shown: items out, or more while a batch reports its work ahead of them.
@@ -45,6 +62,8 @@ def progress(items: Iterable[T], total: int | None, desc: str, enabled: bool) ->
         if count > shown:
             bar.update(count - shown)
             shown = count
+            if listener is not None:
+                listener(shown, total)
 
     def ahead(items_worth: float) -> None:
         show(done + items_worth)
@@ -60,7 +79,7 @@ def progress(items: Iterable[T], total: int | None, desc: str, enabled: bool) ->
             yield item
         # tqdm redraws at most every 0.1 s, so the last items often go uncounted on screen; a log (where
         # the bar's lines stay) would end at 99/100. The bar is drawn once more with all of them.
-        if time.monotonic() - started >= _DELAY:
+        if enabled and time.monotonic() - started >= _DELAY:
             bar.refresh()
     finally:
         try:

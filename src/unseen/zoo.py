@@ -27,6 +27,7 @@ DOWNLOAD_TIMEOUT_S = 30
 _EDGENETS = "https://github.com/sacmehta/EdgeNets/raw/master/model/segmentation/model_zoo/espnetv2/"
 _MEDIAPIPE = "https://github.com/google-ai-edge/mediapipe/raw/master/mediapipe/modules/selfie_segmentation/"
 _PORTRAIT = "https://github.com/anilsathyan7/Portrait-Segmentation/raw/master/models/prisma_seg/"
+_NANOTRACK = "https://github.com/HonglinChu/SiamTrackers/raw/248663fd/NanoTrack/models/nanotrackv2/"
 
 
 @dataclass(frozen=True)
@@ -88,6 +89,17 @@ _MODELS = (
               _PORTRAIT + "prisma_nchw.onnx",
               "Prisma-Net portrait segmentation (ONNX): person probability, 256x256 RGB/255 NCHW input",
               "MIT"),
+    # Published as nanotrack_backbone_sim.onnx and nanotrack_head_sim.onnx; kept under names that say which.
+    ModelInfo("nanotrack-v2-backbone", "nanotrack_v2_backbone.onnx",
+              "530bdd0cd00f19afab79a863e71ba71e3312395a5dc9151af675082bdaaa2fc4",
+              _NANOTRACK + "nanotrack_backbone_sim.onnx",
+              "NanoTrack v2 single-object tracker, backbone (with nanotrack-v2-head; --box/--point prompts)",
+              "Apache-2.0"),
+    ModelInfo("nanotrack-v2-head", "nanotrack_v2_head.onnx",
+              "0d8c0637be849f092cc7236cae02e55c8b9455ebe37ba50601d6115db4247cd9",
+              _NANOTRACK + "nanotrack_head_sim.onnx",
+              "NanoTrack v2 single-object tracker, box and score head (with nanotrack-v2-backbone)",
+              "Apache-2.0"),
 )
 _BY_NAME = {info.name: info for info in _MODELS}
 _BY_FILE = {info.file: info for info in _MODELS}

@@ -68,7 +68,8 @@ def list_fillers() -> list[str]:
 
 
 def get_filler(name: str) -> Filler:
-    """Build the filler registered as ``name``.
+    """Build the filler registered as ``name``, or the trained inpainter ``name`` points at (a run folder of
+    ``unseen train inpainter`` or its ``.pt`` checkpoint).
 
     Raises
     ------
@@ -76,7 +77,12 @@ def get_filler(name: str) -> Filler:
         If no filler has that name; the message lists the choices.
     """
     if name not in FILLERS:
-        raise ValueError(f"unknown filler {name!r}; choose one of: {', '.join(list_fillers())}")
+        from unseen.inpaint.learned import LearnedFiller, is_inpainter_path
+
+        if is_inpainter_path(name):  # a run of `unseen train inpainter`
+            return LearnedFiller(name)
+        raise ValueError(f"unknown filler {name!r}; choose one of: {', '.join(list_fillers())}, or a trained "
+                         "inpainter (RUN or RUN/best.pt)")
     return FILLERS[name]()
 
 

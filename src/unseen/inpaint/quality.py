@@ -44,7 +44,7 @@ def score_removal(case: str | os.PathLike, result: str | os.PathLike) -> dict[st
     """
     case = Path(case)
     truths, holes = _case_files(case)
-    sums = _Sums()
+    sums = RemovalScores()
     previous = None
     for truth_file, hole_file, filled in zip(truths, holes, _result_frames(Path(result), truths), strict=True):
         truth, hole = read_image(truth_file), read_gray(hole_file) > 0
@@ -112,8 +112,8 @@ def ssim(a: np.ndarray, b: np.ndarray) -> float:
     return float(index.mean())
 
 
-class _Sums:
-    """Running totals over the frames."""
+class RemovalScores:
+    """Running totals over the frames of a removal (``add`` one filled frame at a time, then ``scores``)."""
 
     def __init__(self) -> None:
         self.error_all = self.count_all = self.error_hole = self.count_hole = 0.0

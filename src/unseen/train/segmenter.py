@@ -10,24 +10,23 @@ from __future__ import annotations
 
 import os
 import sys
-from dataclasses import asdict, dataclass, field, fields
-from pathlib import Path
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import torch
 from torch import nn
 from torch.utils.data import DataLoader, Dataset
 
-from unseen.errors import InputError, warn
+from unseen.errors import InputError
 from unseen.nets import build_network
 from unseen.nets.espnetv2 import IMAGENET_MEAN, IMAGENET_STD
 from unseen.nets.transfer import load_init_state, transfer_weights
 from unseen.train.augment import eval_transform, train_transform
-from unseen.train.checkpoint import LAST, load_checkpoint
 from unseen.train.data import SegmentationData, SegmentationDataset, open_segmentation_data
 from unseen.train.loop import Trainer, TrainOptions
 from unseen.train.losses import get_loss
 from unseen.train.metrics import ConfusionMatrix
+from unseen.train.settings import resolve_settings
 
 DEFAULT_ARCH = "espnetv2"
 DEFAULT_SIZE = 384
@@ -173,35 +172,9 @@ def train_segmenter(data: str | os.PathLike | None, run: str | os.PathLike, *, r
         and how, :class:`TrainOptions` fields (``epochs``, ``time_limit``, ``batch``, ``lr``, ``device``...).
         None means "the default" (or, when resuming, "as before").
     """
-    spec_names = {f.name for f in fields(SegmenterSpec)}
-    option_names = {f.name for f in fields(TrainOptions)}
-    unknown = sorted(set(settings) - spec_names - option_names)
-    if unknown:
-        raise TypeError(f"train_segmenter() got unknown settings: {', '.join(unknown)}")
-    given = {k: v for k, v in settings.items() if v is not None}
-    spec = {k: v for k, v in given.items() if k in spec_names}
-    options = {k: v for k, v in given.items() if k in option_names}
-    if resume:
-        saved = load_checkpoint(run, LAST)
-        if "trainer" not in saved or saved.get("task") != SegmenterTrainer.task:
-            raise InputError(f"{Path(run) / LAST} is not a resumable segmenter run")
-        spec = {**saved["spec"], **spec}
-        options = {**saved["trainer"]["options"], **options}
-        if data is not None and str(data) != saved["spec"]["data"]:
-            warn(f"resuming on {data} instead of {saved['spec']['data']}")
-    elif data is None:
+    if data is None and not resume:
         raise InputError("give the training data (a folder of images/ and masks/, COCO, or frame folders)")
-    else:
-        _refuse_used_run(Path(run))
-    if data is not None:
-        spec["data"] = str(data)
+    spec, options = resolve_settings(SegmenterSpec, SegmenterTrainer.task, run, resume, settings, {"data": data})
     trainer = SegmenterTrainer(run, SegmenterSpec(**spec), TrainOptions(**options), resume=resume)
     return trainer.fit()
 
-
-def _refuse_used_run(run: Path) -> None:
-    if (run / LAST).exists():
-        raise InputError(f"{run} already holds a training run; continue it with --resume {run}, or choose "
-                         "another output folder")
-    if run.exists() and not run.is_dir():
-        raise InputError(f"{run} is a file; the run output must be a folder")

@@ -1,0 +1,218 @@
+"""The object's mask on the prompt's frame: from a class segmenter where it knows the object, else cut
+out of the picture (GrabCut) inside the box; a point grows to the object under it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+
+import cv2
+import numpy as np
+
+from unseen.errors import InputError
+from unseen.segment.base import Segmenter, to_frame
+from unseen.track.prompts import BOX, Prompt
+
+# A class the segmenter sees over this share of the box (in probability) is part of the object: DAVIS
+# objects are often compounds (a rider and a bike), so every such class is taken.
+KNOWN_SHARE = 0.12
+KNOWN_SPAN = 0.7  # ... or, over a third of that, it spans this share of the box's height or width
+# ... and the classes' mask must fill this much of the box (or span it), else the box holds something else.
+KNOWN_FILL = 0.3
+# Networks see things in texture that is not there (a ball as a tv monitor, p ~0.6); a real person or car
+# under a point is ~0.95, and ~0.85 over its whole mask.
+KNOWN_SURE = 0.75
+LUKEWARM = 0.6  # mean probability where a class is found, under which it is taken as seen in texture
+CONTEXT = 0.25  # the segmenter and GrabCut see the box grown by this share of its size on each side
+GRABCUT_SIDE = 256  # GrabCut runs with the crop's longer side at most this (a fraction of a second)
+GRABCUT_ITERATIONS = 4
+POINT_MAX_AREA = 0.25  # a point on a plain area this large (share of the frame) is on no object
+POINT_BOXES = (0.15, 0.3, 0.5)  # sides of the boxes tried around a point, as shares of the frame's longer side
+POINT_WHOLE = 0.02  # an object found in a box that touches at most this share of its sides is whole
+POINT_SIDES = 0.1  # ... and failing that, the one touching the least, if under this share
+POINT_TOLERANCE = 14  # grey levels per channel that a point's region may differ from the point
+
+
+def first_mask(rgb: np.ndarray, prompt: Prompt, segmenter: Segmenter | None) -> tuple[np.ndarray, list[int]]:
+    """HxW bool mask of the prompted object on ``rgb``, and the segmenter channels it belongs to (none:
+    an object no class names). ``InputError`` when a point is on nothing that can be followed."""
+    if prompt.kind == BOX:
+        return _from_box(rgb, prompt.box, segmenter)
+    return _from_point(rgb, prompt, segmenter)
+
+
+def context_box(box: tuple[int, int, int, int], width: int, height: int, share: float = CONTEXT,
+                extra: int = 8) -> tuple[int, int, int, int]:
+    """``(x0, y0, x1, y1)``: ``box`` (x, y, w, h) grown by ``share`` of its size plus ``extra`` px, in the frame."""
+    x, y, w, h = box
+    gx, gy = share * w + extra, share * h + extra
+    return (max(0, int(x - gx)), max(0, int(y - gy)), min(width, int(np.ceil(x + w + gx))),
+            min(height, int(np.ceil(y + h + gy))))
+
+
+def class_probs(segmenter: Segmenter, rgb: np.ndarray, crop: tuple[int, int, int, int]) -> np.ndarray:
+    """The segmenter's probabilities (h x w x C) over the ``crop`` (x0, y0, x1, y1) of ``rgb``, at crop size."""
+    x0, y0, x1, y1 = crop
+    patch = np.ascontiguousarray(rgb[y0:y1, x0:x1])
+    return to_frame(segmenter.predict(patch), x1 - x0, y1 - y0)
+
+
+def _from_box(rgb: np.ndarray, box: tuple[int, int, int, int], segmenter: Segmenter | None
+              ) -> tuple[np.ndarray, list[int]]:
+    height, width = rgb.shape[:2]
+    crop = context_box(box, width, height)
+    x, y, w, h = box
+    inner = (x - crop[0], y - crop[1], w, h)  # the box in crop coordinates
+    mask, classes = None, []
+    if segmenter is not None:
+        probs = class_probs(segmenter, rgb, crop)
+        inside = probs[inner[1]:inner[1] + h, inner[0]:inner[0] + w]
+        share = inside.mean(axis=(0, 1))
+        classes = [c for c in range(1, probs.shape[2])
+                   if (share[c] >= KNOWN_SHARE / 2 or _spans(inside[..., c] > 0.5)) and not _lukewarm(inside[..., c])]
+        if classes:
+            summed = probs[..., classes].sum(axis=2)
+            found = _in_box(summed > 0.5, inner)
+            if not found.any() or not _sure(summed[found], KNOWN_SURE):
+                classes = []
+            elif found.sum() >= KNOWN_FILL * w * h or _spans(found[inner[1]:inner[1] + h, inner[0]:inner[0] + w]):
+                mask = found
+            else:  # a known thing, but the box holds more (a shadow, something carried): cut out from it
+                mask = _grabcut(rgb[crop[1]:crop[3], crop[0]:crop[2]], inner, found)
+    if mask is None:
+        mask = _grabcut(rgb[crop[1]:crop[3], crop[0]:crop[2]], inner)
+    full = np.zeros((height, width), bool)
+    full[crop[1]:crop[3], crop[0]:crop[2]] = mask
+    return full, classes
+
+
+def _sure(probability: np.ndarray, level: float = KNOWN_SURE) -> bool:
+    """Whether the network is sure where it sees the class (hallucinated classes are lukewarm)."""
+    found = probability > 0.5
+    return bool(found.any()) and float(probability[found].mean()) >= level
+
+
+def _lukewarm(probability: np.ndarray) -> bool:
+    """Whether a class covers a fair part of the box (2 %) only half-heartedly: seen in texture, not there."""
+    found = probability > 0.5
+    return found.mean() >= 0.02 and float(probability[found].mean()) < LUKEWARM
+
+
+def _spans(found: np.ndarray) -> bool:
+    """Whether ``found`` (in the box) reaches across most of the box's height or width: a thin object (a
+    person in a box widened by their shadow) still makes the box."""
+    rows, cols = found.any(axis=1), found.any(axis=0)
+    return found.mean() >= KNOWN_SHARE / 3 and (rows.mean() >= KNOWN_SPAN or cols.mean() >= KNOWN_SPAN)
+
+
+def _in_box(mask: np.ndarray, box: tuple[int, int, int, int], slack: float = 0.04) -> np.ndarray:
+    """``mask`` cut to ``box`` (grown by ``slack`` of its size: a user's box is rarely tight), keeping
+    only the blobs that reach into the box's middle half (not a neighbour's arm at the edge)."""
+    x, y, w, h = box
+    inside = np.zeros_like(mask)
+    gx, gy = int(slack * w) + 1, int(slack * h) + 1
+    inside[max(0, y - gy):y + h + gy, max(0, x - gx):x + w + gx] = True
+    mask = mask & inside
+    count, blobs = cv2.connectedComponents(mask.astype(np.uint8))
+    if count <= 2:
+        return mask
+    core = blobs[y + h // 4:y + h - h // 4 + 1, x + w // 4:x + w - w // 4 + 1]
+    keep = np.unique(core[core > 0])
+    return np.isin(blobs, keep) if len(keep) else mask
+
+
+def _grabcut(patch: np.ndarray, box: tuple[int, int, int, int], seed: np.ndarray | None = None) -> np.ndarray:
+    """GrabCut of ``patch`` (RGB) inside ``box`` (x, y, w, h), or from a ``seed`` region; bool at patch size."""
+    scale = min(1.0, GRABCUT_SIDE / max(patch.shape[:2]))
+    small = cv2.resize(patch, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA) if scale < 1 else patch
+    sh, sw = small.shape[:2]
+    x, y, w, h = (round(v * scale) for v in box)
+    x, y = min(max(0, x), sw - 2), min(max(0, y), sh - 2)
+    w, h = max(2, min(w, sw - x)), max(2, min(h, sh - y))
+    labels = np.full((sh, sw), cv2.GC_BGD, np.uint8)
+    labels[y:y + h, x:x + w] = cv2.GC_PR_FGD
+    if seed is not None:
+        small_seed = cv2.resize(seed.astype(np.uint8), (sw, sh), interpolation=cv2.INTER_NEAREST) > 0
+        labels[y:y + h, x:x + w] = cv2.GC_PR_BGD
+        labels[small_seed] = cv2.GC_PR_FGD
+        labels[cv2.erode(small_seed.astype(np.uint8), np.ones((5, 5), np.uint8)) > 0] = cv2.GC_FGD
+    bgd, fgd = np.zeros((1, 65), np.float64), np.zeros((1, 65), np.float64)
+    bgr = np.ascontiguousarray(small[..., ::-1])
+    cv2.setRNGSeed(0)  # GrabCut starts its colour models with k-means: the same input, the same mask
+    with contextlib.suppress(cv2.error):  # one colour everywhere: nothing to tell apart, keep the box
+        cv2.grabCut(bgr, labels, None, bgd, fgd, GRABCUT_ITERATIONS, cv2.GC_INIT_WITH_MASK)
+    found = ((labels == cv2.GC_FGD) | (labels == cv2.GC_PR_FGD)).astype(np.uint8)
+    found = cv2.resize(found, (patch.shape[1], patch.shape[0]), interpolation=cv2.INTER_NEAREST) > 0
+    return _largest_near(found, (box[0] + box[2] // 2, box[1] + box[3] // 2))
+
+
+def _largest_near(mask: np.ndarray, point: tuple[int, int]) -> np.ndarray:
+    """The blob under ``point``, else the largest blob."""
+    count, blobs, stats, _ = cv2.connectedComponentsWithStats(mask.astype(np.uint8))
+    if count <= 2:
+        return mask
+    px, py = min(point[0], mask.shape[1] - 1), min(point[1], mask.shape[0] - 1)
+    pick = blobs[py, px] or 1 + int(np.argmax(stats[1:, cv2.CC_STAT_AREA]))
+    return blobs == pick
+
+
+def _from_point(rgb: np.ndarray, prompt: Prompt, segmenter: Segmenter | None) -> tuple[np.ndarray, list[int]]:
+    height, width = rgb.shape[:2]
+    px, py = prompt.values
+    if segmenter is not None:
+        probs = to_frame(segmenter.predict(rgb), width, height)
+        label = int(np.argmax(probs[py, px]))
+        if label > 0 and probs[py, px, label] > KNOWN_SURE:
+            return _largest_near(probs[..., label] > 0.5, (px, py)), [label]
+    region = _flat_region(rgb, px, py)
+    if region.sum() > POINT_MAX_AREA * width * height:
+        raise InputError(f"{prompt}: no object under the point (it is on a large plain area); point at the "
+                         "object's middle, or give a --box around it")
+    # Boxes of growing size around the point: the object is what GrabCut finds under the point in the first
+    # box that holds it whole (it does not run along the box's sides; a box smaller than the object gets
+    # a part of it, which touches the sides a little).
+    found = []
+    for share in POINT_BOXES:
+        box = context_box((px, py, 1, 1), width, height, 0.0, int(share * max(width, height) / 2))
+        mask = _grabcut_box(rgb, box)
+        if mask[py, px]:
+            found.append((_on_sides(mask, box), mask))
+    whole = [mask for sides, mask in found if sides <= POINT_WHOLE]
+    if whole:
+        return whole[0], []
+    if found and min(sides for sides, _ in found) < POINT_SIDES:
+        return min(found, key=lambda item: item[0])[1], []
+    raise InputError(f"{prompt}: no object under the point stands out from what is around it; "
+                     "give a --box around it")
+
+
+def _grabcut_box(rgb: np.ndarray, box: tuple[int, int, int, int]) -> np.ndarray:
+    """GrabCut inside ``box`` (x0, y0, x1, y1) of the frame, seeing some context around it; frame-size mask."""
+    height, width = rgb.shape[:2]
+    x0, y0, x1, y1 = box
+    crop = context_box((x0, y0, x1 - x0, y1 - y0), width, height)
+    inner = (x0 - crop[0], y0 - crop[1], x1 - x0, y1 - y0)
+    mask = np.zeros((height, width), bool)
+    mask[crop[1]:crop[3], crop[0]:crop[2]] = _grabcut(rgb[crop[1]:crop[3], crop[0]:crop[2]], inner)
+    return mask
+
+
+def _on_sides(mask: np.ndarray, box: tuple[int, int, int, int]) -> float:
+    """Share of the sides of ``box`` (x0, y0, x1, y1) that are inside ``mask``, frame borders left out."""
+    x0, y0, x1, y1 = box
+    height, width = mask.shape
+    sides = [mask[y0, x0:x1] if y0 > 0 else None, mask[y1 - 1, x0:x1] if y1 < height else None,
+             mask[y0:y1, x0] if x0 > 0 else None, mask[y0:y1, x1 - 1] if x1 < width else None]
+    sides = [side for side in sides if side is not None]
+    return float(np.mean(np.concatenate(sides))) if sides else 0.0
+
+
+def _flat_region(rgb: np.ndarray, x: int, y: int) -> np.ndarray:
+    """Pixels joined to ``(x, y)`` through colours within :data:`POINT_TOLERANCE` of it (smoothed first)."""
+    smooth = cv2.bilateralFilter(rgb, 7, 30, 5)
+    filled = np.zeros((rgb.shape[0] + 2, rgb.shape[1] + 2), np.uint8)
+    tolerance = (POINT_TOLERANCE,) * 3
+    cv2.floodFill(smooth, filled, (int(x), int(y)), 0, tolerance, tolerance,
+                  4 | cv2.FLOODFILL_FIXED_RANGE | cv2.FLOODFILL_MASK_ONLY | (255 << 8))
+    region = filled[1:-1, 1:-1] > 0
+    return cv2.morphologyEx(region.astype(np.uint8), cv2.MORPH_CLOSE, np.ones((5, 5), np.uint8)) > 0

@@ -1,0 +1,342 @@
+"""Following one object's mask from frame to frame (forwards or backwards alike).
+
+Each step combines, in log-odds over a box around the object:
+
+- the box: NanoTrack v2 (a Siamese tracker, OpenCV's ``TrackerNano``) says where the object went; it is
+  robust to fast motion but knows no outline, and its score stays high on whatever it follows once the
+  object is gone, so the box only bounds the mask (a penalty beyond it) and places its last good shape;
+- the previous mask carried along the optical flow (DIS, checked forwards and backwards): the outline;
+- colour models of the object and its surroundings (histograms learnt on the first mask, updated on
+  confident frames): they pull the outline back to the object's edges;
+- the class segmenter's probabilities every other frame where the object is of a known class.
+
+The object is "lost" when its mask shrinks far below its usual size or stops looking like it (it went
+behind something, out of the picture, or the shot changed): its mask is then empty, and every frame it
+is looked for again: in the tracker's box, by template matching, by its class, by its colours.
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+from unseen.segment.base import Segmenter
+from unseen.track.first import class_probs, context_box
+
+BINS = 16  # colour histogram bins per channel
+COLOUR_WEIGHT = 0.8  # log-odds weight of the colour models against the carried mask
+CLASS_WEIGHT = 1.5
+CLASS_NO = -2.0  # the least log-odds the class gives a pixel it does not see as the object
+SHAPE_WEIGHT = 0.5  # the prior the last good shape placed on the tracker's box gives (0.5: undecided)
+BOX_WEIGHT = 4.0  # log-odds taken off per slack beyond the tracker box
+CLASS_EVERY = 2  # frames between two segmenter looks at a known-class object
+EDGE_BAND = 2  # px on each side of the outline left out of the colour models
+HISTORY = 0.1  # share of a confident frame's colours blended into the models
+FLOW_SIDE = 256  # the flow that carries the mask is computed at most this many pixels a side
+FB_TOLERANCE = 0.5  # px (at flow scale) a forward-backward round trip may miss by and still be trusted
+UNSURE = 0.5  # the carried mask where the round trip fails: mostly background the object uncovers
+PRIOR_BLUR = 2.0  # sigma (px) of the carried mask: its edge is uncertain by about that much
+BOX_SLACK = 0.15  # the mask may reach this share of the tracker box's size beyond it
+LOST_AREA = 0.15  # a mask under this share of the object's usual area means it is hidden
+LOST_COLOUR = -1.0  # mean colour log-odds over the mask under which it is not the object
+LOST_SCORE = 0.25  # NanoTrack's score below which its box is not trusted
+FOUND_SCORE = 0.5  # NanoTrack's score of a fully trusted box (confidence scales up to it)
+FOUND_AREA = 0.35  # a candidate must show this share of the usual area to be taken back
+MATCH_SCORE = 0.55  # template match (normalised correlation) that counts as the object found again
+BLOB_ODDS = 1.5  # colour log-odds of pixels that make a blob of the object's colours
+CUT_THRESHOLD = 40.0  # mean grey change of a thumbnail that means another shot (as segment.focus)
+
+
+def nanotrack(backbone: str, head: str) -> cv2.Tracker:
+    """A fresh NanoTrack v2 tracker on the two ONNX files."""
+    params = cv2.TrackerNano_Params()
+    params.backbone, params.neckhead = str(backbone), str(head)
+    # OpenCV's DNN engine says on stderr that it ignores the (default) target: not the user's concern.
+    level = cv2.utils.logging.getLogLevel()
+    cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_ERROR)
+    try:
+        return cv2.TrackerNano_create(params)
+    finally:
+        cv2.utils.logging.setLogLevel(level)
+
+
+def bounding_box(mask: np.ndarray) -> tuple[int, int, int, int] | None:
+    """``(x, y, w, h)`` around the true pixels; None if there are none."""
+    points = cv2.findNonZero(mask.astype(np.uint8))
+    return None if points is None else tuple(int(v) for v in cv2.boundingRect(points))
+
+
+class Follower:
+    """One object followed through frames given one at a time (:meth:`step`), from its first mask.
+
+    Parameters
+    ----------
+    rgb, mask
+        The prompt's frame and the object's mask on it.
+    models
+        The NanoTrack backbone and head files.
+    segmenter, classes
+        The class segmenter and the object's channels in it, for a known-class object (else None, []).
+    """
+
+    def __init__(self, rgb: np.ndarray, mask: np.ndarray, models: tuple[str, str],
+                 segmenter: Segmenter | None = None, classes: list[int] | None = None) -> None:
+        self._models, self._segmenter, self._classes = models, segmenter, list(classes or [])
+        self._tracker = nanotrack(*models)
+        box = bounding_box(mask)
+        self._tracker.init(np.ascontiguousarray(rgb[..., ::-1]), box)
+        self._fg, self._bg = _histograms(rgb, mask, box)
+        self._mask, self._gray = mask.astype(np.float32), cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
+        self._area, self._shape = float(mask.sum()), mask.copy()
+        self._template = _template(rgb, box)
+        self._thumb = _thumbnail(self._gray)
+        self._lost, self._steps = False, 0
+        self._flow = cv2.DISOpticalFlow_create(cv2.DISOPTICAL_FLOW_PRESET_MEDIUM)
+
+    def step(self, rgb: np.ndarray) -> tuple[np.ndarray, float]:
+        """The object's mask on the next frame (bool, empty when hidden) and a confidence in [0, 1]."""
+        gray = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
+        thumb = _thumbnail(gray)
+        cut = float(np.abs(thumb - self._thumb).mean()) > CUT_THRESHOLD
+        self._thumb, self._steps = thumb, self._steps + 1
+        ok, box = self._tracker.update(np.ascontiguousarray(rgb[..., ::-1]))
+        score = float(self._tracker.getTrackingScore()) if ok else 0.0
+        box = tuple(int(v) for v in box) if score >= LOST_SCORE else None
+        if self._lost or cut:
+            prior, box = self._search(rgb, box), None
+        else:
+            prior = self._carried(gray)
+            if box is not None:
+                # The tracker's box rarely loses the object, while the carried outline can shrink away from
+                # it (behind a pole, in motion blur): the last good shape, placed on the box, makes what the
+                # carried mask lost "maybe" again, for colour and class to decide; it never weakens what was
+                # carried.
+                prior = np.maximum(prior, SHAPE_WEIGHT * _placed(self._shape, box))
+        self._gray = gray
+        if prior is None:
+            self._lost, self._mask = True, np.zeros_like(self._mask)
+            return np.zeros(gray.shape, bool), 0.0
+        mask = self._refined(rgb, prior, box)
+        area = float(mask.sum())
+        # A mask that does not look like the object (its colours are the surroundings') is a remnant left
+        # where the object went out of sight, held there by the carried prior alone.
+        likeness = float(self._colour_odds(rgb[mask]).mean()) if area else 0.0
+        unlike = likeness < LOST_COLOUR or (area < 0.5 * self._area and likeness < LOST_COLOUR + 1)
+        if area < LOST_AREA * self._area or (score < LOST_SCORE and area < 0.5 * self._area) or unlike:
+            self._lost, self._mask = True, np.zeros_like(self._mask)
+            return np.zeros(gray.shape, bool), 0.0
+        confidence = min(1.0, score / FOUND_SCORE) * min(1.0, area / self._area, self._area / max(area, 1.0))
+        self._lost, self._mask = False, mask.astype(np.float32)
+        if confidence > 0.6:
+            self._learn(rgb, mask, area)
+        return mask, confidence
+
+    def _carried(self, gray: np.ndarray) -> np.ndarray:
+        """The last mask moved along the optical flow from the last frame to this one (float, in [0, 1]).
+
+        Background the object uncovers has no match in the last frame, and the flow there just continues
+        the background's: it would carry the object's mask along behind it as a trail. Pixels whose flow
+        does not come back to them (forward-backward check) get 0.5, "unknown", for colour to decide.
+        """
+        box = bounding_box(self._mask > 0.5)
+        height, width = gray.shape
+        x0, y0, x1, y1 = context_box(box, width, height, 0.5, 16)
+        # The flow is computed at most FLOW_SIDE pixels a side: a mask needs its motion, not its detail
+        # (at full size, flow was 80 % of the time on a 854x480 car).
+        scale = min(1.0, FLOW_SIDE / max(x1 - x0, y1 - y0))
+        size = (max(8, round((x1 - x0) * scale)), max(8, round((y1 - y0) * scale)))
+        now, before, last = (cv2.resize(np.ascontiguousarray(image[y0:y1, x0:x1]), size, interpolation=cv2.INTER_AREA)
+                             for image in (gray, self._gray, self._mask))
+        back, ahead = self._flow.calc(now, before, None), self._flow.calc(before, now, None)
+        grid_y, grid_x = np.mgrid[0:size[1], 0:size[0]].astype(np.float32)
+        map_x, map_y = grid_x + back[..., 0], grid_y + back[..., 1]
+        moved = cv2.remap(last, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=0)
+        returned = cv2.remap(ahead, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+        error = np.linalg.norm(back + returned, axis=2)
+        unsure = error > FB_TOLERANCE + 0.1 * np.linalg.norm(back, axis=2)
+        moved[unsure] = np.minimum(moved[unsure], UNSURE)
+        carried = np.zeros_like(self._mask)
+        carried[y0:y1, x0:x1] = cv2.resize(moved, (x1 - x0, y1 - y0), interpolation=cv2.INTER_LINEAR)
+        return carried
+
+    def _search(self, rgb: np.ndarray, tracked: tuple[int, int, int, int] | None) -> np.ndarray | None:
+        """Where the lost object is again, as a rough mask, or None: in the tracker's box or where its first
+        appearance matches well (template matching), if its colours fill its last good shape placed
+        there; else a blob of its class or of its colours of about its size. The tracker starts again from
+        there (it follows anything once its object is gone)."""
+        found = None
+        for box in (tracked, self._match(rgb)):
+            if box is None:
+                continue
+            placed = _placed(self._shape, box)
+            # (measured against the shape's size there: the object may have come nearer or gone away)
+            if ((self._colour_odds(rgb) > 0) & (placed > 0.5)).sum() >= FOUND_AREA * (placed > 0.5).sum() > 0:
+                found = placed
+                break
+        if found is None and self._classes and self._segmenter is not None and self._steps % CLASS_EVERY == 0:
+            found = self._class_blob(rgb)
+        if found is None:
+            found = self._colour_blob(rgb)
+        if found is not None:
+            self._tracker = nanotrack(*self._models)
+            self._tracker.init(np.ascontiguousarray(rgb[..., ::-1]), bounding_box(found > 0.5))
+        return found
+
+    def _class_blob(self, rgb: np.ndarray) -> np.ndarray | None:
+        """The segmenter's blob of the object's classes nearest its usual size (and place), if one is close."""
+        height, width = rgb.shape[:2]
+        probs = class_probs(self._segmenter, rgb, (0, 0, width, height))[..., self._classes].sum(axis=2)
+        return _blob_like(probs > 0.5, self._area, self._shape)
+
+    def _colour_blob(self, rgb: np.ndarray) -> np.ndarray | None:
+        """The blob of clearly object-coloured pixels nearest the object's usual size, if one is close to it."""
+        odds = cv2.GaussianBlur(self._colour_odds(rgb), (0, 0), 1.5)
+        blobs = cv2.morphologyEx((odds > BLOB_ODDS).astype(np.uint8), cv2.MORPH_OPEN, np.ones((3, 3), np.uint8))
+        return _blob_like(blobs > 0, self._area, self._shape)
+
+    def _match(self, rgb: np.ndarray) -> tuple[int, int, int, int] | None:
+        """The box whose picture best matches the object's first appearance, if it matches well."""
+        patch = self._template
+        if patch.shape[0] >= rgb.shape[0] or patch.shape[1] >= rgb.shape[1]:
+            return None
+        scores = cv2.matchTemplate(rgb, patch, cv2.TM_CCOEFF_NORMED)
+        _, best, _, (x, y) = cv2.minMaxLoc(scores)
+        return (x, y, patch.shape[1], patch.shape[0]) if best >= MATCH_SCORE else None
+
+    def _refined(self, rgb: np.ndarray, prior: np.ndarray, box: tuple[int, int, int, int] | None) -> np.ndarray:
+        """The carried mask pulled to the object's edges by colour (and class), kept near the tracker's box."""
+        height, width = prior.shape
+        reach = bounding_box(prior >= 0.5) or box
+        if reach is None:
+            return np.zeros(prior.shape, bool)
+        if box is not None:
+            reach = _union(reach, box)
+        x0, y0, x1, y1 = context_box(reach, width, height, 0.15, 8)
+        soft = cv2.GaussianBlur(prior[y0:y1, x0:x1], (0, 0), PRIOR_BLUR)
+        odds = np.log(np.clip(soft, 0.03, 0.97) / np.clip(1 - soft, 0.03, 0.97))
+        odds += COLOUR_WEIGHT * self._colour_odds(rgb[y0:y1, x0:x1])
+        if self._classes and self._segmenter is not None and self._steps % CLASS_EVERY == 0:
+            probs = class_probs(self._segmenter, rgb, (x0, y0, x1, y1))[..., self._classes].sum(axis=2)
+            # The class says yes firmly and no only softly: what the user boxed may hold more than the class
+            # (a shadow, a carried bag), which the first mask kept and the class alone would cut away.
+            odds += CLASS_WEIGHT * np.maximum(np.log(np.clip(probs, 0.03, 0.97) / np.clip(1 - probs, 0.03, 0.97)),
+                                              CLASS_NO)
+        if box is not None:
+            odds -= BOX_WEIGHT * _outside(box, (x0, y0, x1, y1))
+        mask = np.zeros(prior.shape, bool)
+        mask[y0:y1, x0:x1] = _tidy(odds > 0, soft > 0.5)
+        return mask
+
+    def _colour_odds(self, rgb: np.ndarray, where: np.ndarray | None = None) -> np.ndarray:
+        """Log-odds that each pixel is the object, by colour alone (clipped to +-3)."""
+        index = _bin_index(rgb)
+        odds = np.log((self._fg[index] + 1e-4) / (self._bg[index] + 1e-4))
+        odds = np.clip(odds, -3.0, 3.0).astype(np.float32)
+        return odds if where is None else np.where(where, odds, -3.0)
+
+    def _learn(self, rgb: np.ndarray, mask: np.ndarray, area: float) -> None:
+        fg, bg = _histograms(rgb, mask, bounding_box(mask))
+        self._fg = (1 - HISTORY) * self._fg + HISTORY * fg
+        self._bg = (1 - HISTORY) * self._bg + HISTORY * bg
+        self._area = (1 - HISTORY) * self._area + HISTORY * area
+        self._shape = mask
+
+
+def _blob_like(mask: np.ndarray, area: float, last: np.ndarray) -> np.ndarray | None:
+    """The blob of ``mask`` most like the object (its usual ``area``; the nearer its ``last`` mask, the
+    better), as a float mask; None if none is at least :data:`FOUND_AREA` alike in size."""
+    count, labels, stats, centres = cv2.connectedComponentsWithStats(mask.astype(np.uint8))
+    if count < 2:
+        return None
+    areas = stats[1:, cv2.CC_STAT_AREA].astype(np.float64)
+    fit = np.minimum(areas / area, area / areas)
+    ys, xs = np.nonzero(last)
+    if len(xs):
+        distance = np.hypot(centres[1:, 0] - xs.mean(), centres[1:, 1] - ys.mean()) / max(mask.shape)
+        fit = np.where(fit >= FOUND_AREA, fit - distance, fit)
+    best = int(np.argmax(fit))
+    return (labels == best + 1).astype(np.float32) if fit[best] >= FOUND_AREA else None
+
+
+def _bin_index(rgb: np.ndarray) -> np.ndarray:
+    q = (rgb >> 4).astype(np.int32)  # 16 bins per channel
+    return (q[..., 0] * BINS + q[..., 1]) * BINS + q[..., 2]
+
+
+def _histograms(rgb: np.ndarray, mask: np.ndarray, box: tuple[int, int, int, int]) -> tuple[np.ndarray, np.ndarray]:
+    """Normalised colour histograms of the object and of a band around it (what it must be told from)."""
+    height, width = mask.shape
+    x0, y0, x1, y1 = context_box(box, width, height, 0.3, 12)
+    index = _bin_index(rgb[y0:y1, x0:x1])
+    inside = mask[y0:y1, x0:x1]
+    # The outline's pixels are mixtures (and the mask's errors): a band along it teaches neither model.
+    band = np.ones((2 * EDGE_BAND + 1,) * 2, np.uint8)
+    core = cv2.erode(inside.astype(np.uint8), band) > 0
+    around = cv2.dilate(inside.astype(np.uint8), band) == 0
+    if core.sum() < 0.3 * inside.sum():
+        core, around = inside, ~inside
+    fg = np.bincount(index[core], minlength=BINS ** 3).astype(np.float32)
+    bg = np.bincount(index[around], minlength=BINS ** 3).astype(np.float32)
+    # Neighbouring bins share: a colour seen once is likely near others not seen.
+    fg, bg = (_spread(h) for h in (fg, bg))
+    return fg / max(fg.sum(), 1.0), bg / max(bg.sum(), 1.0)
+
+
+def _spread(hist: np.ndarray) -> np.ndarray:
+    cube = hist.reshape(BINS, BINS, BINS)
+    for axis in range(3):
+        cube = 0.5 * cube + 0.25 * (np.roll(cube, 1, axis) + np.roll(cube, -1, axis))
+    return cube.reshape(-1)
+
+
+def _tidy(mask: np.ndarray, seed: np.ndarray) -> np.ndarray:
+    """Only the blobs that overlap ``seed`` (where the object was carried to), small holes filled."""
+    count, blobs, stats, _ = cv2.connectedComponentsWithStats(mask.astype(np.uint8))
+    if count > 2:
+        keep = np.unique(blobs[seed & mask])
+        if len(keep) == 0:  # nothing where it was carried: keep the largest blob
+            keep = [1 + int(np.argmax(stats[1:, cv2.CC_STAT_AREA]))]
+        mask = np.isin(blobs, keep)
+    closed = cv2.morphologyEx(mask.astype(np.uint8), cv2.MORPH_CLOSE, np.ones((5, 5), np.uint8))
+    return closed > 0
+
+
+def _outside(box: tuple[int, int, int, int], crop: tuple[int, int, int, int]) -> np.ndarray:
+    """How far (in units of the box's slack) each crop pixel lies beyond the tracker box; 0 within the slack."""
+    x, y, w, h = box
+    x0, y0, x1, y1 = crop
+    slack_x, slack_y = BOX_SLACK * w + 4, BOX_SLACK * h + 4
+    xs = np.arange(x0, x1, dtype=np.float32)
+    ys = np.arange(y0, y1, dtype=np.float32)
+    dx = np.maximum(0, np.maximum(x - slack_x - xs, xs - (x + w + slack_x))) / slack_x
+    dy = np.maximum(0, np.maximum(y - slack_y - ys, ys - (y + h + slack_y))) / slack_y
+    return np.maximum(dy[:, None], dx[None, :])
+
+
+def _union(a: tuple[int, int, int, int], b: tuple[int, int, int, int]) -> tuple[int, int, int, int]:
+    x0, y0 = min(a[0], b[0]), min(a[1], b[1])
+    x1, y1 = max(a[0] + a[2], b[0] + b[2]), max(a[1] + a[3], b[1] + b[3])
+    return x0, y0, x1 - x0, y1 - y0
+
+
+def _placed(shape: np.ndarray, box: tuple[int, int, int, int]) -> np.ndarray:
+    """The mask ``shape`` scaled into ``box`` (float, frame size)."""
+    own = bounding_box(shape)
+    out = np.zeros(shape.shape, np.float32)
+    x, y, w, h = box
+    x0, y0, x1, y1 = max(0, x), max(0, y), min(shape.shape[1], x + w), min(shape.shape[0], y + h)
+    if own is None or x1 <= x0 or y1 <= y0:
+        return out
+    ox, oy, ow, oh = own
+    piece = cv2.resize(shape[oy:oy + oh, ox:ox + ow].astype(np.float32), (w, h), interpolation=cv2.INTER_LINEAR)
+    out[y0:y1, x0:x1] = piece[y0 - y:y1 - y, x0 - x:x1 - x]
+    return out
+
+
+def _template(rgb: np.ndarray, box: tuple[int, int, int, int]) -> np.ndarray:
+    x, y, w, h = box
+    return np.ascontiguousarray(rgb[y:y + h, x:x + w])
+
+
+def _thumbnail(gray: np.ndarray) -> np.ndarray:
+    return cv2.resize(gray, (32, 18), interpolation=cv2.INTER_AREA).astype(np.float32)
