@@ -1,0 +1,54 @@
+"""The default car model on a sunny street with hard shadows: the road must not become "car" (issue 13).
+
+A real CamVid frame (test split, never trained on) with every car labelled: whatever the default model
+calls car away from the labelled cars is road, pavement or building that ``remove --target car`` would
+erase.
+"""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from unseen.masks import dilate
+from unseen.masks.segmented import segment_frames
+from unseen.media import Frame, read_gray, read_image
+from unseen.segment.base import default_segmenter, get_segmenter
+from unseen.segment.focus import Focus
+
+from conftest import shared_path
+
+# Low sun behind the camera: parked cars on the left, their and the houses' hard shadows across the road.
+# The old default (ESPNetv2-PASCAL s=1 at 256 px) called 6.7 % of this frame car outside the cars.
+SHADOW_FRAME = "0001TP_010230"
+CAR, VOID = 8, 11  # CamVid class indices (seg-street/classes.json)
+EDGE_PX = 2  # hand-drawn outlines: a mask this close to a car is neither right nor wrong
+MAX_WRONG = 0.02  # the issue's target: no frame with more than 2 % of the image wrongly "car"
+
+
+@pytest.fixture(scope="module", autouse=True)
+def setup_models():
+    """Models from ../shared/models, never downloaded; one torch thread (a shared 2-core machine)."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("UNSEEN_MODELS", str(shared_path("models")))
+        yield
+    torch.set_num_threads(threads)
+
+
+# Not met yet (docs/benchmarks.md, "Segmentation on footage it was not tuned on"): the shipped default
+# calls 6.7 % of this frame car. Strict, so that the model which fixes it has to remove this marker; only an
+# AssertionError is expected, so a missing ../shared still fails under CI=true.
+@pytest.mark.xfail(strict=True, raises=AssertionError,
+                   reason="issue 13: the default car model still calls shadowed road car here")
+def test_default_car_model_leaves_the_shadowed_road_alone_and_finds_the_parked_cars():
+    folder = shared_path("data", "train", "seg-street")
+    rgb = read_image(folder / "images" / f"{SHADOW_FRAME}.jpg")
+    labels = read_gray(folder / "masks" / f"{SHADOW_FRAME}.png")
+    cars = labels == CAR
+    focus = Focus(get_segmenter(default_segmenter(["car"])), ["car"])
+    _, found = next(segment_frames([Frame(rgb, 0, SHADOW_FRAME)], focus, smoothing=0))
+    wrong = found.mask & ~dilate(cars, EDGE_PX) & (labels != VOID)
+    assert wrong.mean() < MAX_WRONG, f"{100 * wrong.mean():.1f} % of the frame wrongly car"
+    assert (found.mask & cars).sum() > 0.5 * cars.sum()  # and not by finding nothing
