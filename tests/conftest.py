@@ -26,6 +26,19 @@ def shared_path(*parts: str) -> Path:
     return path
 
 
+@pytest.fixture(scope="module")
+def shared_models_one_thread():
+    """Models from ../shared/models, never downloaded; one torch thread (a shared 2-core machine)."""
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("UNSEEN_MODELS", str(shared_path("models")))
+        yield
+    torch.set_num_threads(threads)
+
+
 def textured_frame(index: int, width: int, height: int) -> np.ndarray:
     """A smooth, panning pattern: frames differ, and their content is easy to check after coding."""
     y, x = np.mgrid[0:height, 0:width].astype(np.float32)

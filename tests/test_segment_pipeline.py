@@ -27,14 +27,8 @@ PARKOUR_FRAMES = (0, 40, 80)
 
 
 @pytest.fixture(scope="module", autouse=True)
-def setup_models():
-    """Models from ../shared/models, never downloaded; one torch thread (a shared 2-core machine)."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("UNSEEN_MODELS", str(shared_path("models")))
-        yield
-    torch.set_num_threads(threads)
+def setup_models(shared_models_one_thread):
+    """Every test here reads ../shared/models (see conftest.py)."""
 
 
 @pytest.fixture(scope="module")

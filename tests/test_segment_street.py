@@ -8,7 +8,6 @@ erase.
 from __future__ import annotations
 
 import pytest
-import torch
 
 from unseen.masks import dilate
 from unseen.masks.segmented import segment_frames
@@ -27,14 +26,8 @@ MAX_WRONG = 0.02  # the issue's target: no frame with more than 2 % of the image
 
 
 @pytest.fixture(scope="module", autouse=True)
-def setup_models():
-    """Models from ../shared/models, never downloaded; one torch thread (a shared 2-core machine)."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("UNSEEN_MODELS", str(shared_path("models")))
-        yield
-    torch.set_num_threads(threads)
+def setup_models(shared_models_one_thread):
+    """Every test here reads ../shared/models (see conftest.py)."""
 
 
 # Not met yet (docs/benchmarks.md, "Segmentation on footage it was not tuned on"): the shipped default
