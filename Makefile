@@ -40,6 +40,10 @@ bench: setup
 	$(BIN)/python bench/fidelity.py
 	$(BIN)/python bench/memory.py --floor
 	$(BIN)/python bench/serve.py
+	$(BIN)/python bench/track.py
+	$(BIN)/python bench/batch.py
+	$(BIN)/python bench/inpaint.py
+	$(BIN)/python bench/segment.py --wide
 	$(BIN)/python bench/train.py
 
 # 1,000 damaged inputs through the command line (~10 min); a 20-case run is part of make test.
