@@ -86,6 +86,8 @@ def create_app(workspace: Workspace, runner: Runner | None = None) -> Starlette:
 
 
 class _State:
+    """The handlers, over one workspace and its runner (and the click segmenter, loaded on first use)."""
+
     def __init__(self, workspace: Workspace, runner: Runner):
         self.workspace, self.runner = workspace, runner
         self._segmenter: Any = None
