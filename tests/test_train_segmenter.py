@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import json
 import os
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -233,7 +234,10 @@ def test_a_used_run_folder_is_not_overwritten(discs: Path, tmp_path: Path, capsy
 def test_torchrun_trains_on_two_processes(discs: Path, tmp_path: Path) -> None:
     """DistributedDataParallel on the CPU (gloo): the same loop that runs on several GPUs."""
     run = tmp_path / "ddp"
-    command = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_port", "29517",
+    with socket.socket() as free:  # a port nothing else holds now (Ray, started by other tests, takes many)
+        free.bind(("127.0.0.1", 0))
+        port = str(free.getsockname()[1])
+    command = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_port", port,
                "-m", "unseen", "train", "segmenter", str(discs), "-o", str(run), "--arch", "unet", "--init", "none",
                "--size", str(SIZE), "--epochs", "2", "--batch", "4", "--classes", "disc", "--augment", "none",
                "--network", json.dumps(TINY["unet"]), "-q"]

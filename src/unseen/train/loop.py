@@ -220,6 +220,9 @@ class Trainer:
         model = self.build_model().to(self.device, memory_format=torch.channels_last)
         optimizer = torch.optim.AdamW(model.parameters(), lr=self.options.lr, weight_decay=self.options.weight_decay)
         self._epoch_batches = len(SeededBatches(len(train_set), self.options.batch, 0, 0, 0, self.rank, self.world))
+        if self._epoch_batches == 0:
+            raise InputError(f"{len(train_set)} training samples make fewer batches of {self.options.batch} than "
+                             f"there are processes ({self.world}); use a smaller --batch or fewer processes")
         scheduler = self._scheduler(optimizer)
         if resumed is not None:  # after the scheduler, which sets the rate when it is made
             model.load_state_dict(resumed["model"])
