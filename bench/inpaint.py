@@ -32,7 +32,7 @@ import numpy as np  # noqa: E402
 from unseen.media import read_gray, read_image  # noqa: E402
 
 from common import ROOT, load_score_holes, markdown_table, shared_dir  # noqa: E402
-from photos import run_filler  # noqa: E402
+from photos import _show_hole, run_filler  # noqa: E402
 
 BASELINES = ["telea", "patch", "membrane"]
 
@@ -52,10 +52,8 @@ def collage(case: Path, results: Path, names: list[str], out: Path) -> None:
     out.mkdir(parents=True, exist_ok=True)
     for f in sorted((case / "gt").iterdir()):
         hole = read_gray(case / "masks" / f.name) > 127
-        shown = read_image(case / "input" / f.name)
-        shown[hole] = (0.5 * shown[hole] + [127, 0, 127]).astype(np.uint8)
-        tiles = [shown, *(read_image(results / Path(n).name / f.name) for n in names),
-                 read_image(case / "gt" / f.name)]
+        filled = [read_image(results / Path(n).name / f.name) for n in names]
+        tiles = [_show_hole(read_image(case / "input" / f.name), hole), *filled, read_image(case / "gt" / f.name)]
         cv2.imwrite(str(out / f"{f.stem}.png"), cv2.cvtColor(np.hstack(tiles), cv2.COLOR_RGB2BGR))
 
 

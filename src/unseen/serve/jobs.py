@@ -17,8 +17,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import json
-import os
 import re
 import sys
 import time
@@ -34,7 +32,7 @@ from unseen.errors import InputError
 from unseen.media import open_clip
 from unseen.media.image import encode_image
 from unseen.progress import listening
-from unseen.serve.store import Workspace
+from unseen.serve.store import Workspace, write_json
 from unseen.signals import signals_interrupt
 
 JOBS = ("remove", "segment", "background")
@@ -129,7 +127,7 @@ def run(root: str, job_id: str) -> None:
         now = time.monotonic()
         if now - last[0] >= 0.3 or (total is not None and done >= total):
             last[0] = now
-            _write(folder / "progress.json", {"done": done, "total": total})
+            write_json(folder / "progress.json", {"done": done, "total": total})
 
     meta = workspace.upload(job["upload"])
     try:
@@ -145,7 +143,7 @@ def run(root: str, job_id: str) -> None:
         (folder / "log.txt").write_text(traceback.format_exc())
         print(traceback.format_exc(), file=sys.stderr)
         outcome = {"error": "the job failed inside unseen (the server's log has the details)"}
-    _write(folder / "result.json", outcome)
+    write_json(folder / "result.json", outcome)
 
 
 def _execute(workspace: Workspace, spec: dict[str, Any], meta: dict[str, Any], folder: Path) -> dict[str, Any]:
@@ -230,8 +228,3 @@ def _flatten(image: np.ndarray) -> np.ndarray:
         return (image[..., :3] * alpha + checks[..., None] * (1 - alpha)).astype(np.uint8)
     return image
 
-
-def _write(path: Path, data: dict[str, Any]) -> None:
-    tmp = path.with_suffix(f".{os.getpid()}.tmp")
-    tmp.write_text(json.dumps(data))
-    os.replace(tmp, path)

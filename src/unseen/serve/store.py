@@ -84,7 +84,7 @@ class Workspace:
         except BaseException:
             shutil.rmtree(folder, ignore_errors=True)
             raise
-        _write_json(folder / "meta.json", meta)
+        write_json(folder / "meta.json", meta)
         return meta
 
     def _describe(self, path: Path, name: str) -> dict[str, Any]:
@@ -137,7 +137,7 @@ class Workspace:
         return self._folder(self.jobs, job_id)
 
     def save_job(self, job: dict[str, Any]) -> None:
-        _write_json(self.jobs / job["id"] / "job.json", job)
+        write_json(self.jobs / job["id"] / "job.json", job)
 
     def update_job(self, job_id: str, **fields: Any) -> dict[str, Any]:
         job = self.job(job_id)
@@ -198,7 +198,8 @@ def _write_previews(clip: Clip, folder: Path) -> list[int]:
     return shown
 
 
-def _write_json(path: Path, data: dict[str, Any]) -> None:
+def write_json(path: Path, data: dict[str, Any]) -> None:
+    """``data`` as JSON at ``path``, replaced whole (readers in other processes never see half a file)."""
     with atomic_file(path) as tmp:
         tmp.write_text(json.dumps(data, indent=1))
 
