@@ -110,6 +110,13 @@ def prepare_case(referee, spec: Path, out: Path) -> Path:
     return case
 
 
+def method_options(method: str) -> dict[str, str]:
+    """``remove``'s options for a method of the command line: ``flow:COMPLETION`` is the flow engine with
+    that ``flow_completion`` (``flow:learned``, ``flow:camera``, ``flow:RUN``)."""
+    name, _, completion = method.partition(":")
+    return {"method": name, **({"flow_completion": completion} if completion else {})}
+
+
 def fill_case(referee, case: Path, method: str, results: Path) -> float:
     """Fill a case's frames into an empty ``results`` folder with Telea or an unseen method; seconds."""
     shutil.rmtree(results, ignore_errors=True)
@@ -118,7 +125,7 @@ def fill_case(referee, case: Path, method: str, results: Path) -> float:
     if method == "telea":
         referee.baseline(str(case), str(results), "telea")
     else:
-        unseen.remove(case / "input", results, mask=case / "masks", dilate_px=0, method=method)
+        unseen.remove(case / "input", results, mask=case / "masks", dilate_px=0, **method_options(method))
     return time.perf_counter() - start
 
 
@@ -126,7 +133,7 @@ def run_case(referee, case: Path, method: str, out: Path) -> CaseResult:
     """Fill and score one case with one method; errors become a result with no score."""
     spec = json.loads((case / "case.json").read_text())
     frames = len(os.listdir(case / "gt"))
-    results = out / "results" / case.name / method
+    results = out / "results" / case.name / re.sub(r"[^\w.-]+", "_", method)
     try:
         seconds = fill_case(referee, case, method, results)
         score = referee.score(str(case), str(results))
@@ -261,8 +268,8 @@ def speed(names: list[str], methods: list[str], out: Path, repeats: int) -> list
         result.transcode = best_time(lambda v=video: transcode(v, out / "speed" / "transcoded.mp4"), repeats)
         for method in methods:
             def job(v=video, m=method, k=masks):
-                return unseen.remove(v, out / "speed" / f"removed-{m}.mp4", mask=k, dilate_px=DEFAULT_DILATE,
-                                     method=m)
+                return unseen.remove(v, out / "speed" / "removed.mp4", mask=k, dilate_px=DEFAULT_DILATE,
+                                     **method_options(m))
             try:
                 result.methods[method] = best_time(job, repeats)
             except Exception as exc:
@@ -391,8 +398,11 @@ def memory_run(minutes: float, method: str) -> MemoryResult:
         start = time.perf_counter()
         video, mask, frames = synthetic_video(folder, minutes)
         generate = time.perf_counter() - start
+        options = method_options(method)
         command = [sys.executable, "-m", "unseen", "remove", str(video), "--mask", str(mask),
-                   "-o", str(folder / "clean.mp4"), "--method", method, "-q"]
+                   "-o", str(folder / "clean.mp4"), "--method", options["method"], "-q"]
+        if "flow_completion" in options:
+            command += ["--flow-completion", options["flow_completion"]]
         wall, peak, quarters, code = measure(command, folder / "stderr.txt")
         stderr = (folder / "stderr.txt").read_text().strip().splitlines()
     result = MemoryResult(minutes, frames, generate, wall, peak, quarters, code, stderr[-1] if stderr else "")
@@ -471,7 +481,8 @@ def targets_table(method: str, cases: list[CaseResult], speeds: list[SpeedResult
 def parse_args() -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--out", type=Path, default=ROOT / "out" / "bench-video", help="work folder (cases cached)")
-    p.add_argument("--methods", default="flow", help="comma-separated unseen methods (default: flow)")
+    p.add_argument("--methods", default="flow", help="comma-separated unseen methods (default: flow); "
+                                                      "flow:COMPLETION for a flow completion (flow:camera)")
     p.add_argument("--cases", help="comma-separated case names, referee's or held-out (default: all)")
     p.add_argument("--clips", default=",".join(SPEED_CLIPS), help="clips timed for speed")
     p.add_argument("--repeats", type=int, default=2, help="speed runs per clip and method (best kept)")

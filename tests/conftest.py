@@ -11,6 +11,8 @@ import cv2
 import numpy as np
 import pytest
 
+from unseen.media import Frame
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -125,3 +127,56 @@ def video_with_audio(tmp_path: Path) -> Path:
     path = tmp_path / "in.mp4"
     make_video(path)
     return path
+
+
+# Small synthetic clips whose true background is known (the video engine's tests).
+
+def texture(height: int, width: int, seed: int = 0) -> np.ndarray:
+    """Random texture about as smooth as a photo's: no two places alike, so a fill copied from the wrong
+    place shows."""
+    rng = np.random.default_rng(seed)
+    small = rng.integers(0, 255, (height // 8, width // 8, 3)).astype(np.uint8)
+    return cv2.GaussianBlur(cv2.resize(small, (width, height), interpolation=cv2.INTER_CUBIC), (0, 0), 2.0)
+
+
+def with_disc_holes(truth: list[np.ndarray], centres: list[tuple[int, int]], radius: int):
+    """The true frames with a red disc blanked at each centre: frames, disc masks, true frames."""
+    images, holes = [], []
+    for frame, centre in zip(truth, centres, strict=True):
+        hole = np.zeros(frame.shape[:2], np.uint8)
+        cv2.circle(hole, centre, radius, 1, -1)
+        image = frame.copy()
+        image[hole > 0] = (255, 0, 0)
+        images.append(image)
+        holes.append(hole > 0)
+    return images, holes, truth
+
+
+def hole_error(out: list[np.ndarray], truth: list[np.ndarray], holes: list[np.ndarray]) -> float:
+    return float(np.mean([np.abs(o.astype(float) - g)[h].mean() for o, g, h in zip(out, truth, holes, strict=True)]))
+
+
+def run(engine, images: list[np.ndarray], holes: list[np.ndarray]) -> list[np.ndarray]:
+    frames = (Frame(image, i, f"{i:05d}") for i, image in enumerate(images))
+    return [f.image for f in engine.fill_frames(zip(frames, holes, strict=True))]
+
+
+def sliding_clip(frames: int = 20, size: tuple[int, int] = (160, 96), speed: int = 3):
+    """A still camera; a textured slab, wider than the hole, slides right behind a still hole (as under a
+    logo): frames, holes, true frames. The camera's motion (none) never shows what is behind the hole;
+    the slab's does, a few frames later."""
+    width, height = size
+    ground, slab = texture(height, width, seed=5), texture(72, 150, seed=6)
+    hole = np.zeros((height, width), bool)
+    hole[36:60, 70:94] = True
+    truth, images = [], []
+    for t in range(frames):
+        frame = ground.copy()
+        left = speed * t - 40
+        visible = slab[:, max(0, -left):max(0, min(150, width - left))]
+        frame[12:84, max(left, 0):max(left, 0) + visible.shape[1]] = visible
+        image = frame.copy()
+        image[hole] = (255, 0, 0)
+        truth.append(frame)
+        images.append(image)
+    return images, [hole] * frames, truth

@@ -11,26 +11,7 @@ from unseen.inpaint.propagate import track
 from unseen.inpaint.video import FlowVideoFiller, PerFrameFiller
 from unseen.media import Frame
 
-
-def texture(height: int, width: int, seed: int = 0) -> np.ndarray:
-    """Random texture about as smooth as a photo's: no two places alike, so a fill copied from the wrong
-    place shows."""
-    rng = np.random.default_rng(seed)
-    small = rng.integers(0, 255, (height // 8, width // 8, 3)).astype(np.uint8)
-    return cv2.GaussianBlur(cv2.resize(small, (width, height), interpolation=cv2.INTER_CUBIC), (0, 0), 2.0)
-
-
-def with_disc_holes(truth: list[np.ndarray], centres: list[tuple[int, int]], radius: int):
-    """The true frames with a red disc blanked at each centre: frames, disc masks, true frames."""
-    images, holes = [], []
-    for frame, centre in zip(truth, centres, strict=True):
-        hole = np.zeros(frame.shape[:2], np.uint8)
-        cv2.circle(hole, centre, radius, 1, -1)
-        image = frame.copy()
-        image[hole > 0] = (255, 0, 0)
-        images.append(image)
-        holes.append(hole > 0)
-    return images, holes, truth
+from conftest import hole_error, run, sliding_clip, texture, with_disc_holes
 
 
 def panning_clip(frames: int = 24, pan: int = 3, size: tuple[int, int] = (160, 96), radius: int = 16,
@@ -40,15 +21,6 @@ def panning_clip(frames: int = 24, pan: int = 3, size: tuple[int, int] = (160, 9
     world = texture(height, width + pan * frames + 8)
     truth = [world[:, pan * t:pan * t + width].copy() for t in range(frames)]
     return with_disc_holes(truth, [(30 + speed * t, height // 2) for t in range(frames)], radius)
-
-
-def hole_error(out: list[np.ndarray], truth: list[np.ndarray], holes: list[np.ndarray]) -> float:
-    return float(np.mean([np.abs(o.astype(float) - g)[h].mean() for o, g, h in zip(out, truth, holes, strict=True)]))
-
-
-def run(engine, images: list[np.ndarray], holes: list[np.ndarray]) -> list[np.ndarray]:
-    frames = (Frame(image, i, f"{i:05d}") for i, image in enumerate(images))
-    return [f.image for f in engine.fill_frames(zip(frames, holes, strict=True))]
 
 
 def test_panning_background_is_recovered_from_other_frames() -> None:
@@ -87,27 +59,6 @@ def test_what_no_frame_shows_is_filled_once_and_stays_still() -> None:
     assert all(np.abs(o[hole].astype(int) - (0, 255, 0)).mean() > 40 for o in out)  # really filled
     changes = [np.abs(a[hole].astype(int) - b[hole]).mean() for a, b in zip(out, out[1:], strict=False)]
     assert max(changes) < 1.0, changes
-
-
-def sliding_clip(frames: int = 20, size: tuple[int, int] = (160, 96), speed: int = 3):
-    """A still camera; a textured slab, wider than the hole, slides right behind a still hole (as under a
-    logo): frames, holes, true frames. The camera's motion (none) never shows what is behind the hole;
-    the slab's does, a few frames later."""
-    width, height = size
-    ground, slab = texture(height, width, seed=5), texture(72, 150, seed=6)
-    hole = np.zeros((height, width), bool)
-    hole[36:60, 70:94] = True
-    truth, images = [], []
-    for t in range(frames):
-        frame = ground.copy()
-        left = speed * t - 40
-        visible = slab[:, max(0, -left):max(0, min(150, width - left))]
-        frame[12:84, max(left, 0):max(left, 0) + visible.shape[1]] = visible
-        image = frame.copy()
-        image[hole] = (255, 0, 0)
-        truth.append(frame)
-        images.append(image)
-    return images, [hole] * frames, truth
 
 
 def test_something_moving_behind_the_hole_is_followed_along_its_own_motion() -> None:

@@ -5,7 +5,8 @@ segmented objects from an image, a video or a folder of frames; :func:`segment` 
 other classes and renders masks, overlays, contours, cut-outs or collages; :func:`replace_background`
 puts people on another background; :func:`cutout` cuts single objects out of photos as RGBA pictures;
 :func:`train_segmenter`, :func:`evaluate_segmenter` and :func:`export_model`
-train, measure and export your own segmenters; :func:`train_inpainter` trains a learned hole filler;
+train, measure and export your own segmenters; :func:`train_inpainter` trains a learned hole filler,
+:func:`train_flow_completer` the video engine's flow completer;
 :func:`evaluate_removal` scores a removal against the truth;
 :func:`batch` runs a job over many files, resumably, on this machine or on Ray.
 """
@@ -30,14 +31,15 @@ if TYPE_CHECKING:
         remove,
         replace_background,
         segment,
+        train_flow_completer,
         train_inpainter,
         train_segmenter,
     )
 
 __version__ = "0.1.0"
 __all__ = ["DEFAULT_DILATE", "InputError", "UnseenWarning", "__version__", "batch", "cutout", "evaluate_removal",
-           "evaluate_segmenter", "export_model", "remove", "replace_background", "segment", "train_inpainter",
-           "train_segmenter"]
+           "evaluate_segmenter", "export_model", "remove", "replace_background", "segment",
+           "train_flow_completer", "train_inpainter", "train_segmenter"]
 _FROM_API = set(__all__) - {"InputError", "UnseenWarning", "__version__"}
 
 

@@ -22,7 +22,6 @@ import numpy as np
 
 from unseen.errors import InputError, warn
 from unseen.inpaint import DEFAULT_FILLER, list_fillers
-from unseen.inpaint.learned import is_inpainter_path
 from unseen.inpaint.stepped import SteppedFiller
 from unseen.inpaint.video import FlowVideoFiller, PerFrameFiller
 from unseen.masks import dilate, masks_for
@@ -40,6 +39,7 @@ from unseen.render.views import RENDER_KINDS, render_view
 from unseen.segment.base import default_segmenter, get_segmenter
 from unseen.segment.focus import Focus
 from unseen.track import parse_prompts, prompted_labels
+from unseen.train.checkpoint import is_checkpoint_path
 
 # Object masks stop short of the object's soft (anti-aliased, motion-blurred) edge. bench/dilate.py pastes
 # real objects with soft edges over real backgrounds and measures the fill against the truth for each
@@ -62,6 +62,10 @@ PromptLike = str | tuple | list | None
 
 AUTO = "auto"
 VIDEO_METHOD = "flow"
+# How the video engine guesses the flow inside the holes: the routes it follows (see
+# unseen.inpaint.video.ROUTES), weighed pixel by pixel by how well their views agree.
+FLOW_COMPLETIONS = {"learned": ("learned", "camera"), "camera": ("camera", "border")}
+DEFAULT_FLOW_COMPLETION = "camera"
 # What a folder of images is (the ``folder`` argument, besides ``auto``): see :func:`unseen.media.open_clip`.
 SEQUENCE, PHOTOS = "sequence", "photos"
 
@@ -74,7 +78,8 @@ def methods() -> list[str]:
 def remove(input: MediaLike, output: str | os.PathLike | None = None, *, mask: MaskLike | None = None,
            target: str | list[str] | None = None, box: PromptLike = None, point: PromptLike = None,
            frame: int = 0, model: str | None = None, dilate_px: int | None = None,
-           method: str = AUTO, frame_step: int = 1, frame_format: str = "png", device: str = "cpu",
+           method: str = AUTO, frame_step: int = 1, flow_completion: str = DEFAULT_FLOW_COMPLETION,
+           frame_format: str = "png", device: str = "cpu",
            folder: str = AUTO, codec: str | None = None, crf: int | None = None, accept_truncated: bool = False,
            show_progress: bool = False) -> Path | np.ndarray:
     """Erase the masked object from a photo, a video or a folder of frames (or of photos).
@@ -114,6 +119,11 @@ def remove(input: MediaLike, output: str | os.PathLike | None = None, *, mask: M
     frame_step
         With ``flow``: run the engine on every Nth frame only and fill the others from their filled
         neighbours along the flow (faster, a little less exact).
+    flow_completion
+        With ``flow``: how the motion behind the object is guessed, to follow it into other frames:
+        ``learned`` (the flow completer that ships with unseen), ``camera`` (the camera's motion and the
+        border's, carried inside), or a run of ``unseen train flow-completer`` (RUN or a ``.pt``); see
+        :data:`FLOW_COMPLETIONS`.
     frame_format
         Image format of the frames when ``output`` is a folder.
     device
@@ -148,7 +158,8 @@ def remove(input: MediaLike, output: str | os.PathLike | None = None, *, mask: M
         raise InputError(f"dilate must be 0 or more pixels, got {dilate_px}")
     if frame_step < 1:
         raise InputError(f"frame step must be 1 or more, got {frame_step}")
-    if method not in methods() and not is_inpainter_path(method):
+    routes, completer = _flow_completion(flow_completion)
+    if method not in methods() and not is_checkpoint_path(method):
         raise InputError(f"unknown method {method!r}; choose one of: {', '.join(methods())}, or a trained "
                          "inpainter (RUN or RUN/best.pt of `unseen train inpainter`)")
     focus = None if target is None else _focus(_class_list(target), model, device)
@@ -159,7 +170,7 @@ def remove(input: MediaLike, output: str | os.PathLike | None = None, *, mask: M
         if method == VIDEO_METHOD and clip is not None and clip.kind == "folder" and not sequence:
             raise InputError(f"{clip.path}: --method flow fills frames of one video, and these images are photos "
                              "(of different sizes, or unlike each other); add --sequence if they are frames")
-        engine = _engine(method, sequence, frame_step)
+        engine = _engine(method, sequence, frame_step, routes, completer)
         if prompts:
             pairs = ((f, labels > 0) for f, labels in _prompted(frames, prompts, clip, sequence, model, device))
             return engine.fill_frames(_grown(pairs, dilate_px, nothing))
@@ -419,10 +430,23 @@ def _run(input: MediaLike, output: str | os.PathLike | None, job: Callable[[Iter
     return Path(output)
 
 
-def _engine(method: str, sequence: bool, frame_step: int = 1) -> SteppedFiller | PerFrameFiller:
+def _engine(method: str, sequence: bool, frame_step: int = 1, routes: tuple[str, ...] = FLOW_COMPLETIONS["camera"],
+            completer: str | None = None) -> SteppedFiller | PerFrameFiller:
     if method == AUTO:
         method = VIDEO_METHOD if sequence else DEFAULT_FILLER
-    return SteppedFiller(FlowVideoFiller(), frame_step) if method == VIDEO_METHOD else PerFrameFiller(method)
+    if method != VIDEO_METHOD:
+        return PerFrameFiller(method)
+    return SteppedFiller(FlowVideoFiller(routes=routes, completer=completer), frame_step)
+
+
+def _flow_completion(name: str | os.PathLike) -> tuple[tuple[str, ...], str | None]:
+    """The engine's routes and trained completer (None: the shipped one) for ``flow_completion``."""
+    if str(name) in FLOW_COMPLETIONS:
+        return FLOW_COMPLETIONS[str(name)], None
+    if not is_checkpoint_path(name):
+        raise InputError(f"unknown flow completion {str(name)!r}; choose one of: {', '.join(FLOW_COMPLETIONS)}, "
+                         "or a trained flow completer (RUN or RUN/best.pt of `unseen train flow-completer`)")
+    return FLOW_COMPLETIONS["learned"], str(name)
 
 
 def _grown(pairs: FramesWithMasks, dilate_px: int, nothing: str) -> FramesWithMasks:
@@ -467,6 +491,16 @@ def train_inpainter(backgrounds: str | os.PathLike | None, run: str | os.PathLik
     from unseen.train.inpainter import train_inpainter as train
 
     return train(backgrounds, run, objects=objects, resume=resume, **settings)
+
+
+def train_flow_completer(videos: str | os.PathLike | None, run: str | os.PathLike, *, resume: bool = False,
+                         **settings) -> dict[str, float]:
+    """Train the video engine's flow completer (``unseen train flow-completer``) on frame folders; its run
+    folder then works as ``flow_completion`` in :func:`remove`. See
+    :func:`unseen.train.flow_completer.train_flow_completer` for the settings."""
+    from unseen.train.flow_completer import train_flow_completer as train
+
+    return train(videos, run, resume=resume, **settings)
 
 
 def evaluate_segmenter(data: str | os.PathLike, model: str, *, split: str = "val", classes: list[str] | None = None,

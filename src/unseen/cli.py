@@ -105,6 +105,12 @@ def _build_parser() -> argparse.ArgumentParser:
     remove.add_argument("--frame-step", type=int, default=1, metavar="N",
                         help="with the flow engine: process every Nth frame fully and fill the frames in "
                              "between from them (faster; default 1: every frame)")
+    remove.add_argument("--flow-completion", default=api.DEFAULT_FLOW_COMPLETION,
+                        metavar="{" + ",".join(api.FLOW_COMPLETIONS) + "}|RUN",
+                        help="with the flow engine: how the motion behind the object is guessed: 'learned' "
+                             "(unseen's trained flow completer), 'camera' (the camera's motion and the border's "
+                             "carried inside) or your own (RUN of `unseen train flow-completer`) "
+                             f"(default: {api.DEFAULT_FLOW_COMPLETION})")
     remove.add_argument("--frame-format", default="png", metavar="EXT",
                         help="image format of output frames when OUTPUT is a folder (default: png)")
     _add_folder(remove)
@@ -313,10 +319,11 @@ def _add_batch(commands) -> None:
 
 
 def _add_train(commands) -> None:
-    train = commands.add_parser("train", help="train your own segmenter or inpainter",
+    train = commands.add_parser("train", help="train your own segmenter, inpainter or flow completer",
                                 description="Train networks on your data; the result is a run folder whose "
                                             "best.pt works as --model in segment, remove and background "
-                                            "(a segmenter) or as --method in remove (an inpainter).")
+                                            "(a segmenter), as --method in remove (an inpainter) or as "
+                                            "--flow-completion in remove (a flow completer).")
     tasks = train.add_subparsers(dest="task", required=True, metavar="TASK", parser_class=_Parser)
     segmenter = tasks.add_parser(
         "segmenter", help="per-pixel classes (people, cars, your own objects)",
@@ -397,6 +404,36 @@ def _add_train(commands) -> None:
     what.add_argument("--network", metavar="JSON", help="generator options, e.g. '{\"width\": 32}'")
     _add_how_to_train(inpainter, batch=4, lr=0.0002)
     inpainter.add_argument("-q", "--quiet", action="store_true", help="no progress bar or epoch lines")
+
+    completer = tasks.add_parser(
+        "flow-completer", help="a learned guess of the motion behind removed objects, for the video engine",
+        description="Train the video engine's flow completer, self-supervised: the optical flow of the clips' "
+                    "frames (computed as the engine computes it) is the truth, holes shaped like the objects "
+                    "of the clips' masks/ folders (or free-form strokes and boxes) are cut out of it, and the "
+                    "network learns the flow inside from the flow around. VIDEOS: folders of frame folders "
+                    "(one per clip), comma-separated; whole clips are held out for validation. RUN gets "
+                    "best.pt (lowest end-point error in the holes on the held-out clips; metrics.csv also "
+                    "gives the camera and border completions' errors), last.pt, metrics.csv, curves.png.",
+        epilog="examples:\n"
+               "  unseen train flow-completer clips/ -o runs/flow --time-limit 60\n"
+               "  unseen train flow-completer clips/,more-clips/ -o runs/flow --synthetic 0.3\n"
+               "  unseen train flow-completer --resume runs/flow --time-limit 30\n"
+               "then:\n  unseen remove clip.mp4 --mask masks/ --flow-completion runs/flow -o clean.mp4",
+        formatter_class=_Formatter)
+    completer.add_argument("videos", nargs="?", metavar="VIDEOS", help="frame folders (optional with --resume)")
+    completer.add_argument("-o", "--output", metavar="RUN", help="the run folder to create")
+    completer.add_argument("--resume", metavar="RUN", help="continue the interrupted run in RUN")
+    what = completer.add_argument_group("what to train")
+    what.add_argument("--size", type=int, metavar="PX", help="side of the training crops on the network's grid, "
+                                                             "half the engine's flow grid (default: 112)")
+    what.add_argument("--synthetic", type=float, metavar="SHARE",
+                      help="share of samples that are synthetic flows: object shapes moving over a camera's "
+                           "motion (default: 0)")
+    what.add_argument("--free-form", type=float, metavar="SHARE",
+                      help="share of holes that are strokes and boxes rather than object shapes (default: 0.3)")
+    what.add_argument("--network", metavar="JSON", help="network options, e.g. '{\"width\": 16}'")
+    _add_how_to_train(completer, batch=16, lr=0.001)
+    completer.add_argument("-q", "--quiet", action="store_true", help="no progress bar or epoch lines")
 
 
 def _add_how_to_train(parser: argparse.ArgumentParser, batch: int, lr: float) -> None:
@@ -495,10 +532,19 @@ def _train(args: argparse.Namespace) -> None:
     if run is None:
         raise InputError("say where the run goes with -o RUN (or continue one with --resume RUN)")
     settings = {name: getattr(args, name) for name in (
-        "arch", "size", "epochs", "time_limit", "batch", "lr", "schedule", "patience", "workers", "device", "seed")}
+        "size", "epochs", "time_limit", "batch", "lr", "schedule", "patience", "workers", "device", "seed")}
     settings["network"] = _json(args.network)
     if args.quiet:
         settings["show_progress"] = False
+    if args.task == "flow-completer":
+        settings.update(synthetic=args.synthetic, free_form=args.free_form)
+        best = api.train_flow_completer(args.videos, run, resume=bool(args.resume), **settings)
+        if not args.quiet:
+            print(f"unseen: best end-point error in the holes {best.get('epe', float('nan')):.3f} px (camera "
+                  f"{best.get('epe_camera', float('nan')):.3f}, border {best.get('epe_border', float('nan')):.3f}; "
+                  f"epoch {best.get('epoch', 0):g}); use it with --flow-completion {run}", file=sys.stderr)
+        return
+    settings["arch"] = args.arch
     if args.task == "inpainter":
         settings.update(free_form=args.free_form, adversarial=args.adversarial, features=args.features)
         best = api.train_inpainter(args.backgrounds, run, objects=args.objects, resume=bool(args.resume), **settings)
@@ -599,7 +645,8 @@ def _run(args: argparse.Namespace):
     if args.command == "remove":
         return api.remove(args.input, args.output, mask=args.mask, target=args.target, box=args.box,
                           point=args.point, dilate_px=args.dilate,
-                          method=args.method, frame_step=args.frame_step, **common)
+                          method=args.method, frame_step=args.frame_step, flow_completion=args.flow_completion,
+                          **common)
     if args.command == "segment":
         return api.segment(args.input, args.output, classes=args.classes, box=args.box, point=args.point,
                            render=args.render,

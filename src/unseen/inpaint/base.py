@@ -77,9 +77,10 @@ def get_filler(name: str) -> Filler:
         If no filler has that name; the message lists the choices.
     """
     if name not in FILLERS:
-        from unseen.inpaint.learned import LearnedFiller, is_inpainter_path
+        from unseen.inpaint.learned import LearnedFiller
+        from unseen.train.checkpoint import is_checkpoint_path
 
-        if is_inpainter_path(name):  # a run of `unseen train inpainter`
+        if is_checkpoint_path(name):  # a run of `unseen train inpainter`
             return LearnedFiller(name)
         raise ValueError(f"unknown filler {name!r}; choose one of: {', '.join(list_fillers())}, or a trained "
                          "inpainter (RUN or RUN/best.pt)")

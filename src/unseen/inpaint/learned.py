@@ -9,7 +9,6 @@ network's working side is scaled down for the network and the fill scaled back u
 from __future__ import annotations
 
 import os
-from pathlib import Path
 
 import cv2
 import numpy as np
@@ -18,17 +17,11 @@ import torch
 from unseen.errors import InputError
 from unseen.inpaint.base import Context, fill_hole
 from unseen.nets.inpaint import build_generator
-from unseen.train.checkpoint import BEST, load_checkpoint
+from unseen.train.checkpoint import load_checkpoint
 
 # Longest side the generator works at, as a multiple of its training crop: it learned at that scale.
 WORK_SCALE = 2
 _PREFIX = "generator."
-
-
-def is_inpainter_path(name: str | os.PathLike) -> bool:
-    """Whether ``name`` points at a trained inpainter (a ``.pt`` file, or a run folder with ``best.pt``)."""
-    path = Path(name)
-    return path.suffix == ".pt" and path.is_file() or (path / BEST).is_file()
 
 
 class LearnedFiller:

@@ -28,6 +28,7 @@ from unseen.inpaint.flow import (
     sample_points,
     working_hole,
 )
+from unseen.inpaint.learned_flow import LearnedFlowCompletion, default_completion
 from unseen.inpaint.propagate import Shrunk, Visibility, average, track
 from unseen.inpaint.smooth import membrane_fill, membrane_region
 from unseen.masks.ops import dilate
@@ -38,11 +39,27 @@ FramesWithHoles = Iterable[tuple[Frame, np.ndarray]]
 Flows = list[Completed | None]
 # Key frames hallucinated per window at most; more are never needed in practice (measured: 1 or 2).
 _MAX_KEY_FRAMES = 8
-# Ways to complete the flow inside a hole. The camera's motion is right for the background; the border's
-# motion carried inside is right where something that moves unlike the camera (a person, a near wall)
-# passes behind the hole. Following both and weighing each by how well its views agree gained 0.23 dB
-# and lowered flicker by 2-20 % on the four 432x240 hole cases.
-ROUTES = {"camera": complete_flow, "border": continue_border_flow}
+Completion = Callable[[np.ndarray, np.ndarray, float], np.ndarray]
+
+
+def _camera(flow: np.ndarray, hole: np.ndarray, scale: float) -> np.ndarray:
+    return complete_flow(flow, hole)
+
+
+def _border(flow: np.ndarray, hole: np.ndarray, scale: float) -> np.ndarray:
+    return continue_border_flow(flow, hole)
+
+
+def _learned(flow: np.ndarray, hole: np.ndarray, scale: float) -> np.ndarray:
+    return default_completion()(flow, hole, scale)
+
+
+# Ways to complete the flow inside a hole: ``complete(flow, hole, scale)`` on the engine's flow grid. The
+# camera's motion is right for the background; the border's motion carried inside is right where something
+# that moves unlike the camera (a person, a near wall) passes behind the hole. Following both and weighing
+# each by how well its views agree gained 0.23 dB and lowered flicker by 2-20 % on the four 432x240 hole
+# cases. ``learned`` is the trained flow completer that ships with unseen (:mod:`unseen.inpaint.learned_flow`).
+ROUTES: dict[str, Completion] = {"camera": _camera, "border": _border, "learned": _learned}
 # Doubtful views give way to a blur of this sigma (px) of the propagated colours, more so the further
 # they are inside the hole (1 - 1/e at this depth, px); see _doubt_fill.
 _DOUBT_BLUR = 3.0
@@ -192,6 +209,9 @@ class FlowVideoFiller:
     routes
         How the flow inside the holes is guessed (names in :data:`ROUTES`); hole pixels are followed
         along each; the fill is smoothed along the route its colour came from.
+    completer
+        A flow completer trained with ``unseen train flow-completer`` (RUN or a ``.pt``) that the
+        ``learned`` route uses instead of the one that ships with unseen.
     agreement
         Each route's colour weighs ``exp(-(spread / agreement)**2)``, by how well its views agree.
     seam
@@ -214,6 +234,7 @@ class FlowVideoFiller:
     routes: tuple[str, ...] = ("camera", "border")
     agreement: float = 15.0
     seam: int = 3
+    completer: str | None = None
     name: str = "flow"
 
     def __post_init__(self) -> None:
@@ -222,6 +243,11 @@ class FlowVideoFiller:
         unknown = [name for name in self.routes if name not in ROUTES]
         if unknown or not self.routes:
             raise ValueError(f"routes must name some of {', '.join(ROUTES)}; got {', '.join(self.routes) or 'none'}")
+        self._completions = [ROUTES[name] for name in self.routes]
+        if self.completer is not None:
+            trained = LearnedFlowCompletion(self.completer)
+            self._completions = [trained if name == "learned" else complete
+                                 for name, complete in zip(self.routes, self._completions, strict=True)]
 
     def fill_frames(self, pairs: FramesWithHoles) -> Iterator[Frame]:
         """Fill the hole of every frame; frames come out in order, a window behind the input."""
@@ -311,16 +337,15 @@ class FlowVideoFiller:
         # DIS spreads the motion of a hole's border a few pixels inwards and out: widen what is redone.
         flow_holes = [working_hole(dilate(h, self.flow_margin), grays[0].shape) for h in holes]
         routes = [_Route([None] * len(grays), [None] * len(grays)) for _ in self.routes]
-        completions = [ROUTES[name] for name in self.routes]
         for t in range(len(grays) - 1):
             report(t / (len(grays) - 1))
             ahead = self._flow.flow(grays[t], grays[t + 1], scale)
             if is_scene_cut(grays[t], grays[t + 1], ahead, scale):
                 continue
             back = self._flow.flow(grays[t + 1], grays[t], scale)
-            for route, complete in zip(routes, completions, strict=True):
-                route.to_next[t] = Completed(ahead, complete(ahead, flow_holes[t]))
-                route.to_previous[t + 1] = Completed(back, complete(back, flow_holes[t + 1]))
+            for route, complete in zip(routes, self._completions, strict=True):
+                route.to_next[t] = Completed(ahead, complete(ahead, flow_holes[t], scale))
+                route.to_previous[t + 1] = Completed(back, complete(back, flow_holes[t + 1], scale))
         return routes
 
     def _from_other_frames(self, window: _Window, t: int, hole: np.ndarray

@@ -4,8 +4,8 @@ A generator maps the image with its hole blanked (N x 3 x H x W in [-1, 1], zero
 hole (N x 1 x H x W, 1 = missing) to a whole image in [-1, 1]; only its hole pixels are used. Sides
 must be multiples of ``net.side_multiple``. ``net.config`` rebuilds it with :func:`build_generator`.
 
-- ``unet``: an encoder of strided convolutions, a bottleneck of dilated residual convolutions (a wide
-  view of the surroundings at low cost, as LaMa's large receptive field argues), a decoder with skips.
+- ``unet``: :class:`HoleUNet`, an encoder of strided convolutions, a bottleneck of dilated residual
+  convolutions, a decoder with skips.
 - ``seed000``: the car-removal seed's two-branch generator (strided 4x4 convolutions in one branch, 2x2
   convolutions with max-pooling in the other, seven levels each, two decoders whose outputs are joined
   by a last convolution), ported to PyTorch, with the mask as a fourth input channel.
@@ -26,11 +26,16 @@ def _act() -> nn.Module:
     return nn.LeakyReLU(0.2, inplace=True)
 
 
-class InpaintUNet(nn.Module):
-    """The ``unet`` generator.
+class HoleUNet(nn.Module):
+    """A U-Net for filling holes in a map: strided encoder, a bottleneck of dilated residual convolutions
+    (a wide view of the surroundings at low cost, as LaMa's large receptive field argues), a decoder with
+    skips; ``in_channels`` maps in, ``out_channels`` raw values out. The inpainter's ``unet`` generator
+    and the flow completer (:mod:`unseen.nets.flow_completion`) are both this body.
 
     Parameters
     ----------
+    in_channels, out_channels : int
+        Channels of the input and of the output.
     width : int
         Channels of the first level (doubled per level, at most 8x).
     depth : int
@@ -39,15 +44,16 @@ class InpaintUNet(nn.Module):
         Dilation rates of the bottleneck's residual blocks.
     """
 
-    def __init__(self, width: int = 16, depth: int = 4, dilations: tuple[int, ...] = (2, 4, 8, 1)) -> None:
+    def __init__(self, in_channels: int, out_channels: int, width: int = 16, depth: int = 4,
+                 dilations: tuple[int, ...] = (2, 4, 8, 1)) -> None:
         super().__init__()
         if not 2 <= depth <= 6 or width < 4:
-            raise InputError(f"unet inpainter: depth 2-6 and width 4 or more, got depth {depth}, width {width}")
-        self.config = {"arch": "unet", "width": int(width), "depth": int(depth),
-                       "dilations": [int(d) for d in dilations]}
+            raise InputError(f"hole U-Net: depth 2-6 and width 4 or more, got depth {depth}, width {width}")
+        self.config: dict[str, Any] = {"width": int(width), "depth": int(depth),
+                                       "dilations": [int(d) for d in dilations]}
         self.side_multiple = 2 ** depth
         widths = [width * min(2 ** i, 8) for i in range(depth + 1)]
-        self.stem = nn.Sequential(nn.Conv2d(4, widths[0], 5, padding=2, padding_mode="reflect"), _act())
+        self.stem = nn.Sequential(nn.Conv2d(in_channels, widths[0], 5, padding=2, padding_mode="reflect"), _act())
         self.downs = nn.ModuleList(
             nn.Sequential(nn.Conv2d(widths[i], widths[i + 1], 4, stride=2, padding=1, padding_mode="reflect"), _act(),
                           nn.Conv2d(widths[i + 1], widths[i + 1], 3, padding=1, padding_mode="reflect"), _act())
@@ -65,10 +71,10 @@ class InpaintUNet(nn.Module):
         self.fuses = nn.ModuleList(
             nn.Sequential(nn.Conv2d(2 * widths[i], widths[i], 3, padding=1, padding_mode="reflect"), _act())
             for i in reversed(range(depth)))
-        self.head = nn.Conv2d(widths[0], 3, 3, padding=1, padding_mode="reflect")
+        self.head = nn.Conv2d(widths[0], out_channels, 3, padding=1, padding_mode="reflect")
 
-    def forward(self, image: torch.Tensor, hole: torch.Tensor) -> torch.Tensor:
-        x = self.stem(torch.cat([image, hole], 1))
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.stem(x)
         skips = [x]
         for down in self.downs:
             x = down(x)
@@ -77,7 +83,18 @@ class InpaintUNet(nn.Module):
             x = torch.nn.functional.leaky_relu(x + block(x), 0.2)
         for up, fuse, skip in zip(self.ups, self.fuses, reversed(skips[:-1]), strict=True):
             x = fuse(torch.cat([up(x), skip], 1))
-        return torch.tanh(self.head(x))
+        return self.head(x)
+
+
+class InpaintUNet(HoleUNet):
+    """The ``unet`` generator: :class:`HoleUNet` from the blanked image and the hole to an image in [-1, 1]."""
+
+    def __init__(self, width: int = 16, depth: int = 4, dilations: tuple[int, ...] = (2, 4, 8, 1)) -> None:
+        super().__init__(4, 3, width, depth, dilations)
+        self.config = {"arch": "unet", **self.config}
+
+    def forward(self, image: torch.Tensor, hole: torch.Tensor) -> torch.Tensor:
+        return torch.tanh(super().forward(torch.cat([image, hole], 1)))
 
 
 class Seed000Generator(nn.Module):

@@ -36,6 +36,13 @@ def save_checkpoint(path: str | os.PathLike, payload: dict[str, Any]) -> Path:
     return path
 
 
+def is_checkpoint_path(name: str | os.PathLike) -> bool:
+    """Whether ``name`` points at a checkpoint: a ``.pt`` file, or a run folder with ``best.pt`` (what it
+    holds is checked when it is loaded)."""
+    path = Path(name)
+    return path.suffix == ".pt" and path.is_file() or (path / BEST).is_file()
+
+
 def checkpoint_path(path: str | os.PathLike, name: str = BEST) -> Path:
     """``path`` itself if it is a file, else ``name`` inside the run folder ``path``."""
     path = Path(path)

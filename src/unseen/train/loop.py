@@ -171,6 +171,7 @@ class Trainer:
 
     task = "base"
     score_key = "score"  # the validation metric that picks best.pt (higher is better)
+    max_grad_norm: float | None = None  # gradients are clipped to this norm (None: not clipped)
 
     def __init__(self, run: str | os.PathLike, options: TrainOptions, resume: bool = False) -> None:
         options.check()
@@ -306,6 +307,9 @@ class Trainer:
             raise InputError(f"the loss became {loss.item()} at step {self.state.step}; try a lower --lr "
                              f"(last.pt in {self.run} holds the last finished epoch)")
         scaler.scale(loss).backward()
+        if self.max_grad_norm is not None:
+            scaler.unscale_(optimizer)
+            nn.utils.clip_grad_norm_(model.parameters(), self.max_grad_norm)
         scaler.step(optimizer)
         scaler.update()
         return float(loss.item())

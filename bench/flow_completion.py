@@ -1,0 +1,99 @@
+"""Benchmark flow completion: how far the flow guessed inside the holes is from the flow of the true frames.
+
+    .venv/bin/python bench/flow_completion.py [--out DIR] [--cases a,b] [--completer RUN] [--every 2]
+
+Each hole case (the referee's ``$UNSEEN_SHARED/data/holes`` and the held-out pairings of ``bench/holes``,
+built as ``bench/video.py`` builds them and cached in the same folder) gives, for frame pairs both ways,
+the flow the video engine estimates on the frames with holes (hole grown by the engine's
+``flow_margin``, on its flow grid) and the truth: DIS flow of the same preset on the true frames. Each
+completion route of the engine (:data:`unseen.inpaint.video.ROUTES`: ``camera``, ``border``, ``learned``,
+and the run of ``--completer`` if given) replaces the flow inside the hole; the table gives the mean
+end-point error (EPE, pixels of the engine's flow grid) over the hole's pixels, per case and on average,
+and how the EPE of each compares with the camera's in the same run. ``best`` is the per-pixel better of
+camera and border (what the engine's agreement weighting could reach at most with those two).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import time
+from pathlib import Path
+
+import numpy as np
+
+from unseen.inpaint.flow import FlowEstimator, working_hole
+from unseen.inpaint.learned_flow import LearnedFlowCompletion
+from unseen.inpaint.video import ROUTES, FlowVideoFiller
+from unseen.masks.ops import dilate
+from unseen.media.frames import list_images
+from unseen.media.image import read_gray, read_image
+
+from common import ROOT, load_score_holes, markdown_table
+from video import case_specs, prepare_case
+
+
+def case_errors(case: Path, completions: dict, every: int) -> dict[str, float]:
+    """Mean EPE inside the holes of one case, per completion (and ``best`` of camera and border)."""
+    engine = FlowVideoFiller()
+    estimator = FlowEstimator(engine.flow_preset, engine.flow_side, engine.flow_scale)
+    frames, truths = list_images(case / "input"), list_images(case / "gt")
+    holes = [read_gray(path) > 127 for path in list_images(case / "masks")]
+    sums = {name: 0.0 for name in [*completions, "best"]}
+    pixels = 0
+    for t in range(0, len(frames) - 1, every):
+        images = [read_image(frames[t]), read_image(frames[t + 1])]
+        grays = [estimator.gray(image, hole) for image, hole in zip(images, holes[t:t + 2], strict=True)]
+        clean = [estimator.gray(read_image(truths[i])) for i in (t, t + 1)]
+        scale = images[0].shape[1] / grays[0].shape[1]
+        for a, b in ((0, 1), (1, 0)):
+            hole = working_hole(dilate(holes[t + a], engine.flow_margin), grays[0].shape)
+            if not hole.any():
+                continue
+            estimated = estimator.flow(grays[a], grays[b], scale)
+            truth = estimator.flow(clean[a], clean[b], scale)[hole]
+            errors = {name: np.linalg.norm(complete(estimated, hole, scale)[hole] - truth, axis=1) / scale
+                      for name, complete in completions.items()}
+            errors["best"] = np.minimum(errors["camera"], errors["border"])
+            for name, error in errors.items():
+                sums[name] += float(error.sum())
+            pixels += int(hole.sum())
+    return {name: total / max(1, pixels) for name, total in sums.items()}
+
+
+def parse_args() -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--out", type=Path, default=ROOT / "out" / "bench-video", help="work folder (cases cached)")
+    p.add_argument("--cases", help="comma-separated case names, referee's or held-out (default: all)")
+    p.add_argument("--completer", help="also a trained flow completer (RUN or .pt), as 'run'")
+    p.add_argument("--every", type=int, default=1, help="every Nth frame pair (faster)")
+    return p.parse_args()
+
+
+def main() -> None:
+    args = parse_args()
+    completions = dict(ROUTES)
+    if args.completer:
+        completions["run"] = LearnedFlowCompletion(args.completer)
+    referee = load_score_holes()
+    specs = case_specs(args.cases)
+    names = [*completions, "best"]
+    print(f"# Flow completion benchmark ({time.strftime('%Y-%m-%d %H:%M')}, {os.cpu_count()} cores): mean EPE "
+          "inside the holes, px of the engine's flow grid (lower is better)\n", flush=True)
+    for title, group in (("Referee's cases", specs[0]), ("Held-out pairings", specs[1])):
+        rows, means = [], {name: [] for name in names}
+        for spec in group:
+            errors = case_errors(prepare_case(referee, spec, args.out), completions, args.every)
+            rows.append([spec.stem, *(f"{errors[name]:.3f}" for name in names)])
+            for name in names:
+                means[name].append(errors[name])
+        if not rows:
+            continue
+        mean = {name: float(np.mean(values)) for name, values in means.items()}
+        rows.append(["**mean**", *(f"**{mean[name]:.3f}**" for name in names)])
+        rows.append(["x camera", *(f"{mean[name] / mean['camera']:.2f}" for name in names)])
+        print(f"## {title}\n\n" + markdown_table(["case", *names], rows) + "\n", flush=True)
+
+
+if __name__ == "__main__":
+    main()

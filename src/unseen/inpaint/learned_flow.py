@@ -1,0 +1,106 @@
+"""Learned flow completion: a trained network guesses the flow inside the holes (``unseen train
+flow-completer``); the video engine follows it as the route ``learned`` (:data:`unseen.inpaint.video.ROUTES`).
+
+The network works on a grid :data:`NET_SCALE` times coarser than the engine's flows (at most 240 px
+wide: flow is smooth, ProPainter completes it at 1/8), in pixels of that grid. It sees the flow outside the
+hole and the border's flow carried inside, both relative to the camera's motion (:func:`completion_inputs`),
+and answers with the flow inside relative to the camera's motion too. Training (:mod:`unseen.train.data.flows`)
+builds its inputs with the same function, from flows computed on real frames whose hole is cut at random.
+"""
+
+from __future__ import annotations
+
+import os
+from functools import cache
+from pathlib import Path
+
+import cv2
+import numpy as np
+import torch
+
+from unseen.errors import InputError
+from unseen.inpaint.flow import complete_flow, continue_border_flow
+from unseen.nets.flow_completion import build_flow_completer
+from unseen.train.checkpoint import load_checkpoint
+
+NET_SCALE = 2
+# Pixels (of the network's grid) that input and output flows are divided by: the residual motions it
+# learns are of a few pixels, so its values stay near 1.
+FLOW_UNIT = 4.0
+# The margin around a hole that the camera's motion is learnt outside of, on the network's grid (the
+# engine's 16 px at full grid).
+CAMERA_MARGIN = 8
+# The completer that ships with unseen (see docs/benchmarks.md for how it was trained).
+DEFAULT_WEIGHTS = Path(__file__).resolve().parent.parent / "weights" / "flow_completer.pt"
+
+
+def to_net_grid(flow: np.ndarray, hole: np.ndarray, scale: float) -> tuple[np.ndarray, np.ndarray]:
+    """A flow of the engine's grid (in full-size pixels, ``scale`` = full width / grid width) and its
+    hole, on the network's grid and in its pixels; a network pixel is in the hole if any of its pixels is."""
+    h, w = hole.shape
+    size = (max(1, round(w / NET_SCALE)), max(1, round(h / NET_SCALE)))
+    small = cv2.resize(flow, size, interpolation=cv2.INTER_AREA) / np.float32(scale * NET_SCALE)
+    small_hole = cv2.resize(hole.astype(np.float32), size, interpolation=cv2.INTER_AREA) > 0
+    return small.astype(np.float32), small_hole
+
+
+def completion_inputs(flow: np.ndarray, hole: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The network's five input maps (5 x H x W) for a flow and its hole on the network's grid, and the
+    camera completion (H x W x 2) that its output is added to."""
+    camera = complete_flow(flow, hole, CAMERA_MARGIN)
+    border = continue_border_flow(flow, hole, CAMERA_MARGIN)
+    outside = ~hole[..., None]
+    known = (flow - camera) * outside / FLOW_UNIT
+    guess = (border - camera) * ~outside / FLOW_UNIT
+    maps = np.concatenate([known, guess, hole[..., None]], axis=2).transpose(2, 0, 1)
+    return np.ascontiguousarray(maps, np.float32), camera
+
+
+class LearnedFlowCompletion:
+    """A trained flow completer as a completion route: ``completion(flow, hole, scale)`` gives ``flow``
+    with the hole's pixels replaced (the engine's grid and units in, and out).
+
+    Parameters
+    ----------
+    checkpoint
+        A ``.pt`` checkpoint of ``unseen train flow-completer``, or its run folder (``best.pt``).
+    device
+        Where the network runs.
+    """
+
+    def __init__(self, checkpoint: str | os.PathLike, device: str = "cpu") -> None:
+        card = load_checkpoint(checkpoint)
+        if card.get("task") != "flow-completer":
+            raise InputError(f"{checkpoint} holds a {card.get('task')} model, not a flow completer")
+        self.network = build_flow_completer(**card["network"])
+        self.network.load_state_dict({key: value.float() for key, value in card["model"].items()})
+        self.device = torch.device(device)
+        self.network.eval().to(self.device)
+
+    def __call__(self, flow: np.ndarray, hole: np.ndarray, scale: float) -> np.ndarray:
+        if not hole.any():
+            return flow
+        small, small_hole = to_net_grid(flow, hole, scale)
+        completed = self.complete(small, small_hole) * np.float32(scale * NET_SCALE)
+        out = flow.copy()
+        out[hole] = cv2.resize(completed, hole.shape[::-1], interpolation=cv2.INTER_LINEAR)[hole]
+        return out
+
+    @torch.inference_mode()
+    def complete(self, flow: np.ndarray, hole: np.ndarray) -> np.ndarray:
+        """The completed flow on the network's grid (its units), the hole's pixels replaced."""
+        maps, camera = completion_inputs(flow, hole)
+        multiple = self.network.side_multiple
+        h, w = hole.shape
+        pad = ((0, 0), (0, -h % multiple), (0, -w % multiple))
+        x = torch.from_numpy(np.pad(maps, pad, mode="reflect" if min(h, w) > multiple else "edge"))[None]
+        residual = self.network(x.to(self.device))[0, :, :h, :w].permute(1, 2, 0).cpu().numpy()
+        out = flow.copy()
+        out[hole] = camera[hole] + FLOW_UNIT * residual[hole]
+        return out
+
+
+@cache
+def default_completion() -> LearnedFlowCompletion:
+    """The flow completer that ships with unseen, loaded once."""
+    return LearnedFlowCompletion(DEFAULT_WEIGHTS)

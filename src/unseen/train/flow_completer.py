@@ -1,0 +1,141 @@
+"""The flow-completer task: a network that guesses the optical flow inside a hole, trained on flows of
+real frames with holes cut out at random (and synthetic flows), in the shared loop (:mod:`unseen.train.loop`).
+
+The loss is the end-point error (EPE: the length of the difference between the guessed and the true flow
+vector, in pixels of the network's grid) averaged over the hole. Validation measures it on the held-out
+clips for the network and for the engine's two hand-made completions (the camera's motion, the border's
+flow carried inside), so every epoch says whether learning beats them; ``best.pt`` has the lowest EPE.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+from torch.utils.data import DataLoader, Dataset
+
+from unseen.errors import InputError
+from unseen.inpaint.learned_flow import FLOW_UNIT, NET_SCALE
+from unseen.nets.flow_completion import build_flow_completer
+from unseen.train.data.flows import FlowHoles, clip_flows, clip_shapes, frame_folders
+from unseen.train.data.pairs import split_names
+from unseen.train.loop import Trainer, TrainOptions
+from unseen.train.settings import resolve_settings
+
+DEFAULT_OPTIONS = {"batch": 16, "lr": 1e-3}
+
+
+@dataclass
+class FlowCompleterSpec:
+    """What to train (how long and how fast is :class:`TrainOptions`).
+
+    Attributes
+    ----------
+    videos : str
+        Folders of frame folders (one per clip; ``masks/`` inside a clip give hole shapes), separated by
+        commas. Clips are split into training and validation clips, never frames of one clip.
+    size : int
+        Side of the square training crops on the network's grid (a multiple of 16).
+    synthetic : float
+        Share of training samples that are synthetic flows rather than real ones.
+    free_form : float
+        Share of holes that are strokes and boxes rather than object silhouettes.
+    val_ratio : float
+        Share of the clips held out for validation.
+    network : dict
+        The completer's options (``width``, ``depth``...).
+    """
+
+    videos: str
+    size: int = 112
+    synthetic: float = 0.0
+    free_form: float = 0.3
+    val_ratio: float = 0.15
+    network: dict[str, Any] = field(default_factory=dict)
+
+
+def end_point_error(flow: torch.Tensor, truth: torch.Tensor, hole: torch.Tensor) -> torch.Tensor:
+    """Mean EPE over the hole's pixels (flows N x 2 x H x W, hole N x 1 x H x W)."""
+    length = ((flow - truth).square().sum(1, keepdim=True) + 1e-6).sqrt()
+    return (length * hole).sum() / hole.sum().clamp(min=1)
+
+
+class FlowCompleterTrainer(Trainer):
+    """Completes flows: EPE in the hole; validated against the camera and border completions."""
+
+    task = "flow-completer"
+    score_key = "score"
+    # A few samples of fast motion (a shaken camera: 60 px a frame) whose camera completion is far off give
+    # huge gradients; unclipped, one such batch undid an epoch of training (loss 0.46 -> 10.3).
+    max_grad_norm = 1.0
+
+    def __init__(self, run: str | os.PathLike, spec: FlowCompleterSpec, options: TrainOptions,
+                 resume: bool = False) -> None:
+        super().__init__(run, options, resume)
+        self.spec = spec
+        clips = frame_folders(spec.videos)
+        self.train_clips, self.val_clips = split_names(clips, spec.val_ratio, options.seed)
+
+    def build_model(self) -> nn.Module:
+        network = build_flow_completer(**self.spec.network)
+        if self.spec.size % network.side_multiple:
+            raise InputError(f"--size {self.spec.size}: the flow completer needs a multiple of {network.side_multiple}")
+        self.network_config = network.config
+        return network
+
+    def build_datasets(self) -> tuple[Dataset, Dataset]:
+        show = self.options.show_progress
+        shapes = clip_shapes(self.train_clips)
+        return (FlowHoles(clip_flows(self.train_clips, show), shapes, self.spec.size, True, self.spec.synthetic,
+                          self.spec.free_form),
+                FlowHoles(clip_flows(self.val_clips, show), clip_shapes(self.val_clips) or shapes, self.spec.size,
+                          False, free_form=self.spec.free_form))
+
+    def compute_loss(self, model: nn.Module, batch: Any) -> torch.Tensor:
+        maps, camera, truth, hole = batch
+        return end_point_error(camera + FLOW_UNIT * model(maps), truth, hole)
+
+    def validate(self, model: nn.Module, loader: DataLoader) -> dict[str, float]:
+        totals = {"epe": 0.0, "epe_camera": 0.0, "epe_border": 0.0}
+        for maps, camera, truth, hole in loader:
+            maps, camera, truth, hole = (t.to(self.device) for t in (maps, camera, truth, hole))
+            border = camera + FLOW_UNIT * maps[:, 2:4]
+            guesses = {"epe": camera + FLOW_UNIT * model(maps), "epe_camera": camera, "epe_border": border}
+            for key, guess in guesses.items():
+                totals[key] += float(end_point_error(guess, truth, hole))
+        scores = {key: value / max(1, len(loader)) for key, value in totals.items()}
+        return {"loss": scores["epe"], **scores, "score": -scores["epe"]}
+
+    def model_card(self) -> dict[str, Any]:
+        return {"task": self.task, "network": self.network_config, "net_scale": NET_SCALE, "flow_unit": FLOW_UNIT,
+                "train_clips": [clip.name for clip in self.train_clips],
+                "val_clips": [clip.name for clip in self.val_clips], "spec": asdict(self.spec)}
+
+
+def train_flow_completer(videos: str | os.PathLike | None, run: str | os.PathLike, *, resume: bool = False,
+                         **settings: Any) -> dict[str, float]:
+    """Train a flow completer into the run folder ``run``; return the best validation scores.
+
+    Parameters
+    ----------
+    videos
+        Folders of frame folders (comma-separated); may be None with ``resume``.
+    run
+        The run folder: ``best.pt``, ``last.pt``, ``metrics.csv``, ``curves.png``.
+    resume
+        Continue the interrupted run in ``run`` exactly where it stopped.
+    **settings
+        :class:`FlowCompleterSpec` fields (``size``, ``synthetic``...) and :class:`TrainOptions` fields
+        (``epochs``, ``time_limit``, ``batch``, ``lr``, ``device``...). None: the default (or as before).
+    """
+    if videos is None and not resume:
+        raise InputError("give a folder of video frame folders (VIDEOS)")
+    if not resume:
+        settings = {**settings, **{k: v for k, v in DEFAULT_OPTIONS.items() if settings.get(k) is None}}
+    spec, options = resolve_settings(FlowCompleterSpec, FlowCompleterTrainer.task, run, resume, settings,
+                                     {"videos": videos})
+    return FlowCompleterTrainer(Path(run), FlowCompleterSpec(**spec), TrainOptions(**options), resume=resume).fit()
