@@ -35,7 +35,8 @@ lint: setup
 bench: setup
 	$(BIN)/python bench/photos.py
 	$(BIN)/python bench/dilate.py
-	$(BIN)/python bench/video.py
+	$(BIN)/python bench/video.py --methods flow:learned,flow:camera
+	$(BIN)/python bench/flow_completion.py
 	$(BIN)/python bench/segment.py --ablation
 	$(BIN)/python bench/fidelity.py
 	$(BIN)/python bench/memory.py --floor

@@ -7,7 +7,7 @@ built as ``bench/video.py`` builds them and cached in the same folder) gives, fo
 the flow the video engine estimates on the frames with holes (hole grown by the engine's
 ``flow_margin``, on its flow grid) and the truth: DIS flow of the same preset on the true frames. Each
 completion route of the engine (:data:`unseen.inpaint.video.ROUTES`: ``camera``, ``border``, ``learned``,
-and the run of ``--completer`` if given) replaces the flow inside the hole; the table gives the mean
+once it ships, and the run of ``--completer`` if given) replaces the flow inside the hole; the table gives the mean
 end-point error (EPE, pixels of the engine's flow grid) over the hole's pixels, per case and on average,
 and how the EPE of each compares with the camera's in the same run. ``best`` is the per-pixel better of
 camera and border (what the engine's agreement weighting could reach at most with those two).
@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from unseen.inpaint.flow import FlowEstimator, working_hole
-from unseen.inpaint.learned_flow import LearnedFlowCompletion
+from unseen.inpaint.learned_flow import DEFAULT_WEIGHTS, LearnedFlowCompletion
 from unseen.inpaint.video import ROUTES, FlowVideoFiller
 from unseen.masks.ops import dilate
 from unseen.media.frames import list_images
@@ -52,7 +52,7 @@ def case_errors(case: Path, completions: dict, every: int) -> dict[str, float]:
                 continue
             estimated = estimator.flow(grays[a], grays[b], scale)
             truth = estimator.flow(clean[a], clean[b], scale)[hole]
-            errors = {name: np.linalg.norm(complete(estimated, hole, scale)[hole] - truth, axis=1) / scale
+            errors = {name: np.linalg.norm(complete(estimated, hole, scale, grays[a])[hole] - truth, axis=1) / scale
                       for name, complete in completions.items()}
             errors["best"] = np.minimum(errors["camera"], errors["border"])
             for name, error in errors.items():
@@ -72,7 +72,8 @@ def parse_args() -> argparse.Namespace:
 
 def main() -> None:
     args = parse_args()
-    completions = dict(ROUTES)
+    completions = {name: complete for name, complete in ROUTES.items()
+                   if name != "learned" or DEFAULT_WEIGHTS.is_file()}
     if args.completer:
         completions["run"] = LearnedFlowCompletion(args.completer)
     referee = load_score_holes()

@@ -53,6 +53,7 @@ from common import ROOT, load_score_holes, markdown_table, shared_dir
 # seconds per frame on 2 cores by frame size, and peak memory on a 5-minute 854x480 video.
 TARGET_PSNR_GAIN = 4.0
 TARGET_FLICKER_RATIO = 1 / 3
+TARGET_DETAIL = 0.6  # sharpness inside the holes relative to the truth (score_holes.py)
 TARGET_SECONDS = {(432, 240): 0.25, (854, 480): 1.0}
 TARGET_RSS_MB = 2000
 MEAN_SIZE = (432, 240)  # the PSNR target is the mean over the cases of this size
@@ -167,12 +168,12 @@ def _gain_and_ratio(result: CaseResult, telea: CaseResult) -> tuple[float | None
 def _case_row(result: CaseResult, telea: CaseResult) -> list[str]:
     size = f"{result.size[0]}x{result.size[1]}"
     if result.score is None:
-        return [result.case, size, result.method, result.error] + ["—"] * 7
+        return [result.case, size, result.method, result.error] + ["—"] * 8
     s = result.score
     gain, ratio = _gain_and_ratio(result, telea)
     ok = None if ratio is None else ratio <= TARGET_FLICKER_RATIO
     return [result.case, size, result.method, f"{s['psnr']:.2f}", f"{s['psnr_hole']:.2f}", f"{s['ssim']:.4f}",
-            f"{s['flicker']:.2f}", "—" if gain is None else f"{gain:+.2f}", _fmt(ratio, 3),
+            f"{s['detail']:.2f}", f"{s['flicker']:.2f}", "—" if gain is None else f"{gain:+.2f}", _fmt(ratio, 3),
             f"{result.seconds / result.frames:.3f}", _verdict(ok)]
 
 
@@ -183,7 +184,7 @@ def mean_scores(results: list[CaseResult], method: str) -> dict | None:
     base = [_telea(results, r.case) for r in own]
     if not own or any(r.score is None for r in own + base):
         return None
-    mean = {k: float(np.mean([r.score[k] for r in own])) for k in ("psnr", "psnr_hole", "ssim", "flicker")}
+    mean = {k: float(np.mean([r.score[k] for r in own])) for k in ("psnr", "psnr_hole", "ssim", "detail", "flicker")}
     mean["cases"] = len(own)
     mean["s_per_frame"] = sum(r.seconds for r in own) / sum(r.frames for r in own)
     mean["gain"] = mean["psnr"] - float(np.mean([r.score["psnr"] for r in base]))
@@ -197,14 +198,14 @@ def _mean_row(results: list[CaseResult], method: str) -> list[str] | None:
         return None
     own = method != "telea"
     return [f"**mean of {m['cases']}**", f"{MEAN_SIZE[0]}x{MEAN_SIZE[1]}", method, f"{m['psnr']:.2f}",
-            f"{m['psnr_hole']:.2f}", f"{m['ssim']:.4f}", f"{m['flicker']:.2f}",
+            f"{m['psnr_hole']:.2f}", f"{m['ssim']:.4f}", f"{m['detail']:.2f}", f"{m['flicker']:.2f}",
             f"{m['gain']:+.2f}" if own else "—", f"{m['flicker_ratio']:.3f}" if own else "—",
             f"{m['s_per_frame']:.3f}", f"PSNR {_verdict(m['gain'] >= TARGET_PSNR_GAIN)}" if own else "—"]
 
 
 def quality_table(results: list[CaseResult], methods: list[str]) -> str:
     """Per-case rows (Telea, then each method), then the mean rows over the 432x240 cases."""
-    header = ["case", "size", "method", "PSNR", "hole PSNR", "SSIM", "flicker", "PSNR vs Telea",
+    header = ["case", "size", "method", "PSNR", "hole PSNR", "SSIM", "detail", "flicker", "PSNR vs Telea",
               "flicker / Telea", "s/frame", "flicker ≤ 1/3"]
     rows = [_case_row(r, _telea(results, r.case)) for r in results]
     rows += [row for m in ["telea", *methods] if (row := _mean_row(results, m))]
@@ -441,7 +442,10 @@ def _quality_targets(method: str, cases: list[CaseResult]) -> list[list[str]]:
     worst = [f"worst {max(ratios)[0]:.3f} ({max(ratios)[1]})"] if ratios else []
     flicker_row = [f"flicker ≤ 1/3 of Telea's on every case ({len(own)})", "; ".join(worst + crash_note),
                    _verdict(not crashed and all(x <= TARGET_FLICKER_RATIO for x, _ in ratios))]
-    return [psnr_row, flicker_row]
+    detail_row = [f"mean detail ≥ {TARGET_DETAIL:g} on the {MEAN_SIZE[0]}x{MEAN_SIZE[1]} cases",
+                  f"{mean['detail']:.2f}" if mean else "; ".join(crash_note), _verdict(mean is not None and
+                                                                            mean["detail"] >= TARGET_DETAIL)]
+    return [psnr_row, flicker_row, detail_row]
 
 
 def _speed_targets(method: str, speeds: list[SpeedResult]) -> list[list[str]]:

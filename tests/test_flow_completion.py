@@ -44,7 +44,7 @@ def clips(tmp_path_factory) -> Path:
 
 def test_the_completer_keeps_the_size_and_rebuilds_from_its_config() -> None:
     network = FlowCompleter(width=8, depth=3)
-    assert network(torch.zeros(2, 5, 48, 64)).shape == (2, 2, 48, 64)
+    assert network(torch.zeros(2, 6, 48, 64)).shape == (2, 2, 48, 64)
     assert build_flow_completer(**network.config).config == network.config
     with pytest.raises(InputError, match="flow-unet"):
         build_flow_completer("raft")
@@ -56,25 +56,28 @@ def test_inputs_are_the_flow_around_the_hole_relative_to_the_camera() -> None:
     hole = np.zeros((60, 80), bool)
     hole[20:40, 30:50] = True
     flow[hole] = (20.0, 5.0)  # the removed object's own motion, which must not leak in
-    maps, camera = completion_inputs(flow, hole)
-    assert maps.shape == (5, 60, 80)
+    gray = np.full((60, 80), 200, np.uint8)
+    maps, camera = completion_inputs(flow, hole, gray)
+    assert maps.shape == (6, 60, 80)
     assert np.allclose(camera[hole], (3.0, -1.0), atol=0.05)
     assert np.abs(maps[:4]).max() < 0.05 and np.array_equal(maps[4] > 0, hole)
+    assert (maps[5][hole] == 0).all() and (maps[5][~hole] > 0.2).all()  # the removed object is not shown
 
 
 def test_samples_are_drawn_from_their_seed(clips: Path) -> None:
     folders = frame_folders(clips)
     fields, shapes = clip_flows(folders[:1]), clip_shapes(folders)
-    assert len(fields) == 18 and fields[0].shape == (32, 48, 2)  # 9 pairs, both ways, at half size
-    assert abs(float(fields[0][..., 0].mean()) + 1.0) < 0.3  # the pan: 2 px a frame leftwards, 1 on the half grid
+    flow, gray = fields[0]
+    assert len(fields) == 18 and flow.shape == (32, 48, 2) and gray.shape == (32, 48)  # 9 pairs, both ways, half size
+    assert abs(float(flow[..., 0].mean()) + 1.0) < 0.3  # the pan: 2 px a frame leftwards, 1 on the half grid
     samples = FlowHoles(fields, shapes, 32, augment=True, synthetic=0.5)
     a, b = samples[(3, 7)], samples[(3, 7)]
     assert all(torch.equal(x, y) for x, y in zip(a, b, strict=True))
     maps, camera, truth, hole = a
-    assert maps.shape == (5, 32, 32) and camera.shape == truth.shape == (2, 32, 32) and hole.shape == (1, 32, 32)
+    assert maps.shape == (6, 32, 32) and camera.shape == truth.shape == (2, 32, 32) and hole.shape == (1, 32, 32)
     assert 0 < hole.mean() < 0.9
-    moving = synthetic_flow(64, shapes, np.random.default_rng(1))
-    assert moving.shape == (64, 64, 2) and moving.std() > 0.1
+    moving, picture = synthetic_flow(64, shapes, np.random.default_rng(1))
+    assert moving.shape == (64, 64, 2) and moving.std() > 0.1 and picture.shape == (64, 64)
 
 
 def test_a_tiny_run_learns_resumes_and_the_engine_follows_it(clips: Path, tmp_path: Path) -> None:
@@ -95,7 +98,7 @@ def test_a_tiny_run_learns_resumes_and_the_engine_follows_it(clips: Path, tmp_pa
     flow = np.tile(np.float32([2.0, 0.0]), (40, 60, 1))
     hole = np.zeros((40, 60), bool)
     hole[10:30, 20:40] = True
-    completed = completion(flow, hole, 1.0)
+    completed = completion(flow, hole, 1.0, np.full((40, 60), 128, np.uint8))
     assert np.array_equal(completed[~hole], flow[~hole]) and np.isfinite(completed).all()
 
 

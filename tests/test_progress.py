@@ -7,7 +7,27 @@ from collections.abc import Iterator
 
 import pytest
 
+import unseen.progress
 from unseen.progress import progress, report_ahead
+
+
+@pytest.fixture(autouse=True)
+def on_a_terminal(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Tests see stderr as a terminal would (captured, it is not one), except those about logs."""
+    if "in_a_log" not in request.node.name:
+        monkeypatch.setattr(unseen.progress, "redraw_interval", lambda: 0.1)
+
+
+def test_in_a_log_the_bar_is_not_redrawn_line_after_line(capsys: pytest.CaptureFixture[str]) -> None:
+    def slow(count: int) -> Iterator[int]:
+        for i in range(count):
+            time.sleep(0.05)
+            yield i
+
+    assert list(progress(slow(60), 60, "cutout", enabled=True)) == list(range(60))
+    drawn = [line for line in capsys.readouterr().err.replace("\r", "\n").splitlines() if line.strip()]
+    # 3 s of work: the first draw and the final one, not one per item or per second.
+    assert 1 <= len(drawn) <= 3 and "60/60" in drawn[-1], drawn
 
 
 def frames_after(seconds: float, count: int = 3) -> Iterator[int]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import contextvars
 import math
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
@@ -19,6 +20,14 @@ T = TypeVar("T")
 _TICK = 1.0
 # Seconds before the bar appears: quick jobs print nothing.
 _DELAY = 1.0
+# Seconds between redraws when stderr is not a terminal: a log (CI, a pipe, a file) keeps every redraw as
+# a line of its own (a 530-photo `unseen cutout` wrote thousands).
+_LOG_INTERVAL = 30.0
+
+
+def redraw_interval() -> float:
+    """Seconds between a bar's redraws: a terminal's redraw in place; a log gets a line every half minute."""
+    return 0.1 if sys.stderr.isatty() else _LOG_INTERVAL
 
 # What work inside a batch of items reports to (the bar being shown, if any).
 _ahead: contextvars.ContextVar[Callable[[float], None] | None] = contextvars.ContextVar("ahead", default=None)
@@ -50,7 +59,7 @@ def progress(items: Iterable[T], total: int | None, desc: str, enabled: bool) ->
         yield from items
         return
     bar = tqdm(total=total, desc=desc, unit="frame", delay=_DELAY, dynamic_ncols=True, leave=False,
-               disable=not enabled)
+               disable=not enabled, mininterval=redraw_interval())
     started = time.monotonic()
     done = 0
     # Whole items shown: items out, or more while a batch reports its work ahead of them.
@@ -101,5 +110,5 @@ def report_ahead(items_worth: float) -> None:
 
 def _tick(bar: tqdm, stop: threading.Event) -> None:
     # The first wait also stands for tqdm's own ``delay``, which only counts when an item arrives.
-    while not stop.wait(_TICK):
+    while not stop.wait(max(_TICK, redraw_interval())):
         bar.refresh()

@@ -17,6 +17,7 @@ from unseen.batch.state import State, options_key
 from unseen.batch.worker import KILL_HOOK
 from unseen.errors import InputError
 from unseen.media.atomic import remove_stale_parts
+from unseen.progress import redraw_interval
 
 ENGINES = ("local", "ray")
 # Memory reserved for a Ray item when its frame size cannot be read: the libraries and a window of frames.
@@ -69,7 +70,7 @@ def run_batch(items: str | os.PathLike | Iterable[Mapping | str], out: str | os.
         memory = [memory_mb or _memory_hint(batch[i]) for i in todo]
         results = engines.run_ray(tasks, workers, retries, address, memory)
     bar = tqdm(total=len(tasks), desc="batch", unit="item", delay=1.0, dynamic_ncols=True, leave=False,
-               disable=not show_progress or not tasks)
+               disable=not show_progress or not tasks, mininterval=redraw_interval())
     frames = failed = 0
     try:
         with contextlib.closing(results), bar:

@@ -3,7 +3,8 @@ flow-completer``); the video engine follows it as the route ``learned`` (:data:`
 
 The network works on a grid :data:`NET_SCALE` times coarser than the engine's flows (at most 240 px
 wide: flow is smooth, ProPainter completes it at 1/8), in pixels of that grid. It sees the flow outside the
-hole and the border's flow carried inside, both relative to the camera's motion (:func:`completion_inputs`),
+hole and the border's flow carried inside, both relative to the camera's motion, and the frame around the
+hole in grey (:func:`completion_inputs`),
 and answers with the flow inside relative to the camera's motion too. Training (:mod:`unseen.train.data.flows`)
 builds its inputs with the same function, from flows computed on real frames whose hole is cut at random.
 """
@@ -30,35 +31,48 @@ FLOW_UNIT = 4.0
 # The margin around a hole that the camera's motion is learnt outside of, on the network's grid (the
 # engine's 16 px at full grid).
 CAMERA_MARGIN = 8
+# A camera completion faster than this many times the fastest flow around the hole is not believed.
+MAX_CAMERA = 2.0
+# Flow inputs are clipped to this many FLOW_UNITs (80 px of the network's grid is more than any real motion).
+MAX_INPUT = 20.0
 # The completer that ships with unseen (see docs/benchmarks.md for how it was trained).
 DEFAULT_WEIGHTS = Path(__file__).resolve().parent.parent / "weights" / "flow_completer.pt"
 
 
-def to_net_grid(flow: np.ndarray, hole: np.ndarray, scale: float) -> tuple[np.ndarray, np.ndarray]:
-    """A flow of the engine's grid (in full-size pixels, ``scale`` = full width / grid width) and its
-    hole, on the network's grid and in its pixels; a network pixel is in the hole if any of its pixels is."""
+def to_net_grid(flow: np.ndarray, hole: np.ndarray, gray: np.ndarray, scale: float
+                ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """A flow of the engine's grid (in full-size pixels, ``scale`` = full width / grid width), its hole and
+    its first frame in grey (uint8), on the network's grid and in its pixels; a network pixel is in the
+    hole if any of its pixels is."""
     h, w = hole.shape
     size = (max(1, round(w / NET_SCALE)), max(1, round(h / NET_SCALE)))
     small = cv2.resize(flow, size, interpolation=cv2.INTER_AREA) / np.float32(scale * NET_SCALE)
     small_hole = cv2.resize(hole.astype(np.float32), size, interpolation=cv2.INTER_AREA) > 0
-    return small.astype(np.float32), small_hole
+    return small.astype(np.float32), small_hole, cv2.resize(gray, size, interpolation=cv2.INTER_AREA)
 
 
-def completion_inputs(flow: np.ndarray, hole: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """The network's five input maps (5 x H x W) for a flow and its hole on the network's grid, and the
-    camera completion (H x W x 2) that its output is added to."""
+def completion_inputs(flow: np.ndarray, hole: np.ndarray, gray: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The network's six input maps (6 x H x W) for a flow, its hole and its first frame in grey on the
+    network's grid, and the camera completion (H x W x 2) that its output is added to."""
     camera = complete_flow(flow, hole, CAMERA_MARGIN)
     border = continue_border_flow(flow, hole, CAMERA_MARGIN)
+    if not np.isfinite(camera).all() or np.abs(camera).max() > MAX_CAMERA * (np.abs(flow[~hole]).max() + 1):
+        # A homography fitted around the hole can run away inside it (tens of thousands of pixels, found
+        # when one training sample blew up a run); the border's flow is the sane guess then.
+        camera = border
     outside = ~hole[..., None]
-    known = (flow - camera) * outside / FLOW_UNIT
-    guess = (border - camera) * ~outside / FLOW_UNIT
-    maps = np.concatenate([known, guess, hole[..., None]], axis=2).transpose(2, 0, 1)
+    known = np.clip((flow - camera) * outside / FLOW_UNIT, -MAX_INPUT, MAX_INPUT)
+    guess = np.clip((border - camera) * ~outside / FLOW_UNIT, -MAX_INPUT, MAX_INPUT)
+    # The hole's own pixels are the object being removed (or a smooth fill of it): not shown.
+    picture = (gray.astype(np.float32)[..., None] / 255 - 0.5) * outside
+    maps = np.concatenate([known, guess, hole[..., None], picture], axis=2).transpose(2, 0, 1)
     return np.ascontiguousarray(maps, np.float32), camera
 
 
 class LearnedFlowCompletion:
-    """A trained flow completer as a completion route: ``completion(flow, hole, scale)`` gives ``flow``
-    with the hole's pixels replaced (the engine's grid and units in, and out).
+    """A trained flow completer as a completion route: ``completion(flow, hole, scale, gray)`` gives
+    ``flow`` with the hole's pixels replaced (the engine's grid and units in, and out; ``gray`` is the
+    flow's first frame as the flow estimator saw it).
 
     Parameters
     ----------
@@ -77,19 +91,19 @@ class LearnedFlowCompletion:
         self.device = torch.device(device)
         self.network.eval().to(self.device)
 
-    def __call__(self, flow: np.ndarray, hole: np.ndarray, scale: float) -> np.ndarray:
+    def __call__(self, flow: np.ndarray, hole: np.ndarray, scale: float, gray: np.ndarray) -> np.ndarray:
         if not hole.any():
             return flow
-        small, small_hole = to_net_grid(flow, hole, scale)
-        completed = self.complete(small, small_hole) * np.float32(scale * NET_SCALE)
+        small, small_hole, small_gray = to_net_grid(flow, hole, gray, scale)
+        completed = self.complete(small, small_hole, small_gray) * np.float32(scale * NET_SCALE)
         out = flow.copy()
         out[hole] = cv2.resize(completed, hole.shape[::-1], interpolation=cv2.INTER_LINEAR)[hole]
         return out
 
     @torch.inference_mode()
-    def complete(self, flow: np.ndarray, hole: np.ndarray) -> np.ndarray:
+    def complete(self, flow: np.ndarray, hole: np.ndarray, gray: np.ndarray) -> np.ndarray:
         """The completed flow on the network's grid (its units), the hole's pixels replaced."""
-        maps, camera = completion_inputs(flow, hole)
+        maps, camera = completion_inputs(flow, hole, gray)
         multiple = self.network.side_multiple
         h, w = hole.shape
         pad = ((0, 0), (0, -h % multiple), (0, -w % multiple))

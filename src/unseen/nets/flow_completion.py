@@ -1,8 +1,9 @@
 """The flow completer: the optical flow inside a hole, from the flow around it.
 
-Input (N x 5 x H x W, see :func:`unseen.inpaint.learned_flow.completion_inputs`): the known flow relative
+Input (N x 6 x H x W, see :func:`unseen.inpaint.learned_flow.completion_inputs`): the known flow relative
 to the camera's motion (zero in the hole), the border's flow carried inside relative to the camera's
-(zero outside), and the hole; output (N x 2 x H x W): the flow relative to the camera's motion, of which
+(zero outside), the hole, and the frame in grey (zero in the hole: where the image's edges run shows
+where motion boundaries may); output (N x 2 x H x W): the flow relative to the camera's motion, of which
 the hole's pixels are used. Working relative to the camera's motion means a network that outputs zero
 is the engine's camera completion, and that a pan or a zoom needs no learning.
 """
@@ -14,11 +15,11 @@ from typing import Any
 from unseen.errors import InputError
 from unseen.nets.inpaint import HoleUNet
 
-INPUTS = 5
+INPUTS = 6
 
 
 class FlowCompleter(HoleUNet):
-    """:class:`~unseen.nets.inpaint.HoleUNet` from the five input maps to two flow channels."""
+    """:class:`~unseen.nets.inpaint.HoleUNet` from the six input maps to two flow channels."""
 
     def __init__(self, width: int = 12, depth: int = 4, dilations: tuple[int, ...] = (2, 4, 8, 1)) -> None:
         super().__init__(INPUTS, 2, width, depth, dilations)

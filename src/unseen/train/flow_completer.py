@@ -27,6 +27,9 @@ from unseen.train.loop import Trainer, TrainOptions
 from unseen.train.settings import resolve_settings
 
 DEFAULT_OPTIONS = {"batch": 16, "lr": 1e-3}
+# Pixels (network grid) of error beyond which a pixel teaches nothing more: a few samples of a shaken
+# camera whose truth (DIS's flow) is itself wrong by tens of pixels must not steer the rest.
+LOSS_CAP = 16.0
 
 
 @dataclass
@@ -58,9 +61,13 @@ class FlowCompleterSpec:
     network: dict[str, Any] = field(default_factory=dict)
 
 
-def end_point_error(flow: torch.Tensor, truth: torch.Tensor, hole: torch.Tensor) -> torch.Tensor:
-    """Mean EPE over the hole's pixels (flows N x 2 x H x W, hole N x 1 x H x W)."""
+def end_point_error(flow: torch.Tensor, truth: torch.Tensor, hole: torch.Tensor, cap: float | None = None
+                    ) -> torch.Tensor:
+    """Mean EPE over the hole's pixels (flows N x 2 x H x W, hole N x 1 x H x W); each pixel's error at
+    most ``cap`` (None: not capped)."""
     length = ((flow - truth).square().sum(1, keepdim=True) + 1e-6).sqrt()
+    if cap is not None:
+        length = length.clamp(max=cap)
     return (length * hole).sum() / hole.sum().clamp(min=1)
 
 
@@ -97,7 +104,7 @@ class FlowCompleterTrainer(Trainer):
 
     def compute_loss(self, model: nn.Module, batch: Any) -> torch.Tensor:
         maps, camera, truth, hole = batch
-        return end_point_error(camera + FLOW_UNIT * model(maps), truth, hole)
+        return end_point_error(camera + FLOW_UNIT * model(maps), truth, hole, cap=LOSS_CAP)
 
     def validate(self, model: nn.Module, loader: DataLoader) -> dict[str, float]:
         totals = {"epe": 0.0, "epe_camera": 0.0, "epe_border": 0.0}

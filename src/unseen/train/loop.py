@@ -36,6 +36,7 @@ from torch.utils.data import DataLoader, Dataset, Sampler
 from tqdm import tqdm
 
 from unseen.errors import InputError
+from unseen.progress import redraw_interval
 from unseen.train.checkpoint import BEST, LAST, load_checkpoint, rng_state, save_checkpoint, set_rng_state
 
 SCHEDULES = ("plateau", "cosine")
@@ -279,7 +280,8 @@ class Trainer:
         model.train()
         bar = tqdm(total=len(sampler) + self.state.batch, initial=self.state.batch, leave=False,
                    desc=f"epoch {self.state.epoch + 1}/{self._epochs_text()}", unit="batch", dynamic_ncols=True,
-                   disable=not (self.options.show_progress and self.rank == 0), file=sys.stderr)
+                   disable=not (self.options.show_progress and self.rank == 0), file=sys.stderr,
+                   mininterval=redraw_interval())
         losses = []
         try:
             for batch in loader:
