@@ -100,6 +100,8 @@ def test_a_tiny_run_learns_resumes_and_the_engine_follows_it(clips: Path, tmp_pa
     hole[10:30, 20:40] = True
     completed = completion(flow, hole, 1.0, np.full((40, 60), 128, np.uint8))
     assert np.array_equal(completed[~hole], flow[~hole]) and np.isfinite(completed).all()
+    everywhere = np.ones((40, 60), bool)  # a hole over the whole frame: nothing to learn from, no crash
+    assert np.isfinite(completion(flow, everywhere, 1.0, np.full((40, 60), 128, np.uint8))).all()
 
 
 def test_the_command_trains_and_bad_input_is_one_line(clips: Path, tmp_path: Path, capfd) -> None:

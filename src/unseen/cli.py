@@ -344,8 +344,7 @@ def _add_train(commands) -> None:
                "  unseen export runs/street/best.pt -o street.onnx",
         formatter_class=_Formatter)
     segmenter.add_argument("data", nargs="?", metavar="DATA", help="labelled images (optional with --resume)")
-    segmenter.add_argument("-o", "--output", metavar="RUN", help="the run folder to create")
-    segmenter.add_argument("--resume", metavar="RUN", help="continue the interrupted run in RUN")
+    _add_run_folder(segmenter)
     what = segmenter.add_argument_group("what to train")
     what.add_argument("--arch", metavar="NAME",
                       help="network: espnetv2 (default), deeplabv3plus (seed 003), unet (seed 004), "
@@ -389,8 +388,7 @@ def _add_train(commands) -> None:
     inpainter.add_argument("--backgrounds", metavar="DIR[,DIR]", help="photos to learn from (sub-folders too)")
     inpainter.add_argument("--objects", metavar="DIR", help="RGBA cut-outs whose shapes make the holes "
                                                             "(default: free-form holes only)")
-    inpainter.add_argument("-o", "--output", metavar="RUN", help="the run folder to create")
-    inpainter.add_argument("--resume", metavar="RUN", help="continue the interrupted run in RUN")
+    _add_run_folder(inpainter)
     what = inpainter.add_argument_group("what to train")
     what.add_argument("--arch", choices=("unet", "seed000"),
                       help="generator: unet (default: dilated residual bottleneck, 2.6 M weights) or seed000 "
@@ -421,8 +419,7 @@ def _add_train(commands) -> None:
                "then:\n  unseen remove clip.mp4 --mask masks/ --flow-completion runs/flow -o clean.mp4",
         formatter_class=_Formatter)
     completer.add_argument("videos", nargs="?", metavar="VIDEOS", help="frame folders (optional with --resume)")
-    completer.add_argument("-o", "--output", metavar="RUN", help="the run folder to create")
-    completer.add_argument("--resume", metavar="RUN", help="continue the interrupted run in RUN")
+    _add_run_folder(completer)
     what = completer.add_argument_group("what to train")
     what.add_argument("--size", type=int, metavar="PX", help="side of the training crops on the network's grid, "
                                                              "half the engine's flow grid (default: 112)")
@@ -434,6 +431,11 @@ def _add_train(commands) -> None:
     what.add_argument("--network", metavar="JSON", help="network options, e.g. '{\"width\": 16}'")
     _add_how_to_train(completer, batch=16, lr=0.0003)
     completer.add_argument("-q", "--quiet", action="store_true", help="no progress bar or epoch lines")
+
+
+def _add_run_folder(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("-o", "--output", metavar="RUN", help="the run folder to create")
+    parser.add_argument("--resume", metavar="RUN", help="continue the interrupted run in RUN")
 
 
 def _add_how_to_train(parser: argparse.ArgumentParser, batch: int, lr: float) -> None:

@@ -58,7 +58,8 @@ def completion_inputs(flow: np.ndarray, hole: np.ndarray, gray: np.ndarray) -> t
     network's grid, and the camera completion (H x W x 2) that its output is added to."""
     camera = complete_flow(flow, hole, CAMERA_MARGIN)
     border = continue_border_flow(flow, hole, CAMERA_MARGIN)
-    if not np.isfinite(camera).all() or np.abs(camera).max() > MAX_CAMERA * (np.abs(flow[~hole]).max() + 1):
+    fastest = float(np.abs(flow[~hole]).max()) if not hole.all() else 0.0
+    if not np.isfinite(camera).all() or np.abs(camera).max() > MAX_CAMERA * (fastest + 1):
         # A homography fitted around the hole can run away inside it (tens of thousands of pixels, found
         # when one training sample blew up a run); the border's flow is the sane guess then.
         camera = border

@@ -28,6 +28,11 @@ def natural_key(path: Path) -> list:
     return [int(part) if part.isdigit() else part.lower() for part in re.split(r"(\d+)", path.name)]
 
 
+def has_images(folder: Path) -> bool:
+    """Whether ``folder`` holds an image file (its sub-folders are not looked into)."""
+    return any(p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES for p in folder.iterdir())
+
+
 def list_images(folder: str | os.PathLike) -> list[Path]:
     """The image files in ``folder``, sorted by name; ``InputError`` if there are none."""
     folder = Path(folder)

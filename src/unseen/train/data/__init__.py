@@ -18,8 +18,9 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from unseen.errors import InputError
+from unseen.media.frames import has_images
 from unseen.train.data.classes import OBJECT
-from unseen.train.data.clips import _has_images, _open_clips
+from unseen.train.data.clips import _open_clips
 from unseen.train.data.coco import _coco_files, _open_coco
 from unseen.train.data.folders import _open_folder
 from unseen.train.data.samples import IGNORE, Sample, SegmentationData, SegmentationDataset, image_size
@@ -39,7 +40,7 @@ def _kind(path: Path) -> str:
     if (path / "images").is_dir():
         raise InputError(f"{path}: images/ but no masks/ beside it; put a mask PNG per image in masks/ (same "
                          "names), or a COCO JSON in annotations/")
-    if _has_images(path) or any(p.is_dir() and _has_images(p) for p in path.iterdir()):
+    if has_images(path) or any(p.is_dir() and has_images(p) for p in path.iterdir()):
         return "clips"
     return "unknown"
 

@@ -6,17 +6,12 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from unseen.errors import InputError
-from unseen.media.frames import list_images, natural_key
-from unseen.media.image import IMAGE_SUFFIXES
+from unseen.media.frames import has_images, list_images, natural_key
 from unseen.train.data.classes import _read_class_spec
 from unseen.train.data.coding import _mask_samples
 from unseen.train.data.masks import _mask_of, _masks_by_stem
 from unseen.train.data.samples import SegmentationData
 from unseen.train.data.splits import _clip_split
-
-
-def _has_images(folder: Path) -> bool:
-    return any(p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES for p in folder.iterdir())
 
 
 def _clip_pairs(clip: Path, notes: list[str]) -> list[tuple[str, Path, Path]]:
@@ -33,8 +28,8 @@ def _clip_pairs(clip: Path, notes: list[str]) -> list[tuple[str, Path, Path]]:
 
 
 def _open_clips(path: Path, classes: Sequence[str] | None, val_ratio: float, seed: int) -> SegmentationData:
-    single = _has_images(path)
-    folders = [path] if single else sorted((p for p in path.iterdir() if p.is_dir() and _has_images(p)),
+    single = has_images(path)
+    folders = [path] if single else sorted((p for p in path.iterdir() if p.is_dir() and has_images(p)),
                                            key=natural_key)
     notes: list[str] = []
     clips = {folder.name: triples for folder in folders if (triples := _clip_pairs(folder, notes))}

@@ -24,8 +24,8 @@ from tqdm import tqdm
 from unseen.errors import InputError
 from unseen.inpaint.flow import FlowEstimator
 from unseen.inpaint.learned_flow import completion_inputs, to_net_grid
-from unseen.media.frames import list_images
-from unseen.media.image import IMAGE_SUFFIXES, read_gray, read_image
+from unseen.media.frames import has_images, list_images
+from unseen.media.image import read_gray, read_image
 from unseen.progress import redraw_interval
 from unseen.train.data.pairs import free_form_hole, silhouette_hole
 
@@ -43,15 +43,11 @@ def frame_folders(folders: str | os.PathLike) -> list[Path]:
         root = Path(name)
         if not root.is_dir():
             raise InputError(f"{root}: no such folder of video frames")
-        found = [root] if _has_images(root) else sorted(p for p in root.iterdir() if p.is_dir() and _has_images(p))
+        found = [root] if has_images(root) else sorted(p for p in root.iterdir() if p.is_dir() and has_images(p))
         if not found:
             raise InputError(f"{root}: holds no frame folders (a folder of JPEG/PNG frames per clip)")
         clips += found
     return clips
-
-
-def _has_images(folder: Path) -> bool:
-    return any(p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES for p in folder.iterdir())
 
 
 Field = tuple[np.ndarray, np.ndarray]  # a flow (float16, H x W x 2) and its first frame in grey (uint8, H x W)
