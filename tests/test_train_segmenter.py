@@ -243,7 +243,8 @@ def test_torchrun_trains_on_two_processes(discs: Path, tmp_path: Path) -> None:
                "--network", json.dumps(TINY["unet"]), "-q"]
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     done = subprocess.run(command, capture_output=True, text=True, timeout=240, env=env)
-    assert done.returncode == 0, done.stderr[-2000:]
+    # What a rank said before it died is near the top; torchrun's summary at the end.
+    assert done.returncode == 0, done.stderr[:3000] + "\n...\n" + done.stderr[-1500:]
     assert [r["epoch"] for r in rows(run)] == ["1.0", "2.0"]  # one process writes
     assert load_checkpoint(run / "best.pt")["classes"] == ["background", "disc"]
 

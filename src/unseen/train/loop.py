@@ -245,6 +245,10 @@ class Trainer:
                 best = scores if scores["best"] or not best else best
                 if not finished or self._patience_out():
                     break
+            if self.world > 1:
+                # Every process is past its last collective before any of them tears the group down: gloo
+                # aborts (SIGABRT) a process whose peer has already gone (seen in 2 of ~20 CI runs).
+                dist.barrier()
         except KeyboardInterrupt:
             if self.rank == 0:
                 save_checkpoint(self.run / LAST, self._last_payload(model, optimizer, scheduler, {}))
