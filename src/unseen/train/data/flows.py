@@ -24,13 +24,12 @@ from tqdm import tqdm
 from unseen.errors import InputError
 from unseen.inpaint.flow import FlowEstimator
 from unseen.inpaint.learned_flow import completion_inputs, to_net_grid
+from unseen.inpaint.video import FlowVideoFiller
 from unseen.media.frames import has_images, list_images
 from unseen.media.image import read_gray, read_image
 from unseen.progress import redraw_interval
 from unseen.train.data.pairs import free_form_hole, silhouette_hole
 
-FLOW_PRESET = "medium"  # the video engine's default preset: training sees its flows' kind of error
-FLOW_SIDE = 480  # the engine's flow grid
 SHAPES_PER_CLIP = 12  # object masks taken from each clip as hole shapes (spread over its frames)
 ZOOM = (0.75, 1.3)  # spatial scale of a real flow field (its values scale alike)
 SPEED = (0.5, 1.5)  # factor on a real flow's values: slower and faster motion than the clip's
@@ -56,14 +55,13 @@ Field = tuple[np.ndarray, np.ndarray]  # a flow (float16, H x W x 2) and its fir
 def clip_flows(clips: Iterable[Path], show_progress: bool = False) -> list[Field]:
     """Flows to the next and to the previous frame of every clip with their first frames, on the network's grid."""
     clips = list(clips)
-    estimator = FlowEstimator(FLOW_PRESET, FLOW_SIDE)
+    # The engine's own estimator: training sees its flows' kind of error, on its grid.
+    estimator = FlowEstimator(FlowVideoFiller.flow_preset, FlowVideoFiller.flow_side)
     fields = []
     for clip in tqdm(clips, desc="flows", unit="clip", disable=not show_progress, leave=False,
                      mininterval=redraw_interval()):
         frames = list_images(clip)
         grays = [estimator.gray(read_image(frame)) for frame in frames]
-        if not grays:
-            continue
         scale = read_image(frames[0]).shape[1] / grays[0].shape[1]
         no_hole = np.zeros(grays[0].shape, bool)
         for a, b in zip(grays, grays[1:], strict=False):
