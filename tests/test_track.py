@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+from fractions import Fraction
 from pathlib import Path
 
-import av
 import cv2
 import numpy as np
 import pytest
@@ -15,7 +15,7 @@ from unseen.errors import InputError
 from unseen.media import Frame, open_clip, read_gray, write_image
 from unseen.track import Prompt, check_prompts, nanotrack_files, parse_prompt, parse_prompts, track_objects
 
-from conftest import shared_path, textured_frame
+from conftest import make_video, shared_path, textured_frame
 
 SIZE = (192, 144)
 FRAMES = 30
@@ -155,20 +155,10 @@ def test_remove_with_a_box_on_frame_12_erases_the_ball_from_every_frame() -> Non
         assert ball_left(frame, truth) > 0.9 and ball_left(clean[i], truth) < 0.05, i
 
 
-def write_video(path: Path, frames: list[np.ndarray]) -> None:
-    with av.open(str(path), "w") as out:
-        stream = out.add_stream("libx264", rate=25)
-        stream.height, stream.width = frames[0].shape[:2]
-        stream.pix_fmt, stream.options = "yuv420p", {"crf": "12"}
-        for image in frames:
-            out.mux(stream.encode(av.VideoFrame.from_ndarray(image, format="rgb24")))
-        out.mux(stream.encode(None))
-
-
 @pytest.mark.usefixtures("models")
 def test_the_command_removes_and_segments_a_pointed_object_in_a_video(tmp_path: Path, capsys) -> None:
     scenes = [scene(i) for i in range(FRAMES)]
-    write_video(tmp_path / "clip.mp4", [s[0] for s in scenes])
+    make_video(tmp_path / "clip.mp4", fps=Fraction(25), audio=None, images=[s[0] for s in scenes])
     x, y, w, h = box_of(scenes[3][1])
     code, err = run(capsys, "segment", tmp_path / "clip.mp4", "--point", f"{x + w // 2},{y + h // 2}@3",
                     "--render", "mask", "-o", tmp_path / "masks", "-q")

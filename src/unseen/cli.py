@@ -368,7 +368,6 @@ def _add_train(commands) -> None:
     what.add_argument("--augment", choices=("none", "default", "heavy"),
                       help="augmentation (default: default; heavy adds large rotations and strong shadows)")
     _add_how_to_train(segmenter, batch=8, lr=0.001)
-    segmenter.add_argument("-q", "--quiet", action="store_true", help="no progress bar or epoch lines")
 
     inpainter = tasks.add_parser(
         "inpainter", help="a learned hole filler (GAN), on clean photos and object cut-outs",
@@ -401,7 +400,6 @@ def _add_train(commands) -> None:
                                                                   "trains without the ESPNetv2 weights)")
     what.add_argument("--network", metavar="JSON", help="generator options, e.g. '{\"width\": 32}'")
     _add_how_to_train(inpainter, batch=4, lr=0.0002)
-    inpainter.add_argument("-q", "--quiet", action="store_true", help="no progress bar or epoch lines")
 
     completer = tasks.add_parser(
         "flow-completer", help="a learned guess of the motion behind removed objects, for the video engine",
@@ -430,7 +428,6 @@ def _add_train(commands) -> None:
                       help="share of holes that are strokes and boxes rather than object shapes (default: 0.3)")
     what.add_argument("--network", metavar="JSON", help="network options, e.g. '{\"width\": 16}'")
     _add_how_to_train(completer, batch=16, lr=0.0003)
-    completer.add_argument("-q", "--quiet", action="store_true", help="no progress bar or epoch lines")
 
 
 def _add_run_folder(parser: argparse.ArgumentParser) -> None:
@@ -455,6 +452,7 @@ def _add_how_to_train(parser: argparse.ArgumentParser, batch: int, lr: float) ->
                                                               "the network needs every core; 4 with --device cuda)")
     how.add_argument("--device", metavar="cpu|cuda[:N]", help="where to train (default: cpu)")
     how.add_argument("--seed", type=int, metavar="N", help="random seed (default: 0)")
+    parser.add_argument("-q", "--quiet", action="store_true", help="no progress bar or epoch lines")
 
 
 def _add_evaluate(commands) -> None:
