@@ -39,6 +39,7 @@ from __future__ import annotations
 import argparse
 import time
 from dataclasses import dataclass
+from pathlib import Path
 
 import cv2
 import numpy as np
@@ -49,6 +50,7 @@ from unseen.masks.segmented import DEFAULT_SMOOTHING, segment_frames
 from unseen.media import Frame, read_gray, read_image
 from unseen.segment.base import default_segmenter, get_segmenter
 from unseen.segment.focus import REFRESH, Focus
+from unseen.train.checkpoint import load_checkpoint
 
 from common import clip_frames, clip_masks, markdown_table, shared_dir
 
@@ -256,8 +258,20 @@ def mean_of(values: list[float | None]) -> float | None:
     return float(np.mean(present)) if present else None
 
 
+def trained_on(model: str) -> set[str]:
+    """The benchmark clips a trained run saw (its ``negatives`` folders); none for the published models."""
+    path = Path(model)
+    if not path.exists():
+        return set()
+    card = load_checkpoint(path / "best.pt" if path.is_dir() else path)
+    return {Path(folder).name for folder in card.get("spec", {}).get("negatives") or ()}
+
+
 def wide(models: dict[str, list[str]], every: int) -> None:
-    """The wider benchmark: per-case rows, then one summary row per model and class, then the choice."""
+    """The wider benchmark: per-case rows, then one summary row per model and class, then the choice.
+
+    A case that any model of the class trained on counts for none of them: the means compare like with like.
+    """
     def cell(value) -> object:
         return "—" if value is None else value
 
@@ -265,6 +279,7 @@ def wide(models: dict[str, list[str]], every: int) -> None:
                    "FP worst %", "worst frame"]
     case_rows, summary = [], []
     for cls, names in models.items():
+        seen = set().union(*map(trained_on, names))
         for model in names:
             segmenter = get_segmenter(model)
             if cls not in segmenter.classes:
@@ -273,12 +288,12 @@ def wide(models: dict[str, list[str]], every: int) -> None:
             for case in (c for c in WIDE_CASES if c.cls == cls):
                 r = wide_case(segmenter, case, 1 if case.name == "camvid-test" else every)
                 results[case] = r
-                label = case.name + (" (held out)" if case.held_out else "")
+                label = case.name + (" (held out)" if case.held_out else " (trained on)" if case.name in seen else "")
                 pct = [None if r[k] is None else 100 * r[k] for k in ("FP mean", "FP worst")]
                 case_rows.append([model, cls, label, case.kind, r["frames"], cell(r["IoU"]), cell(r["recall"]),
                                   cell(r["missed"]), *map(cell, pct), cell(r["worst frame"])])
                 print(markdown_table(case_header, case_rows[-1:]).splitlines()[-1], flush=True)
-            chosen = [r for c, r in results.items() if not c.held_out]
+            chosen = [r for c, r in results.items() if not c.held_out and c.name not in seen]
             baseline = frames_per_second(FPS_BASELINE, cls)
             fps = frames_per_second(model, cls)
             ious = [r["IoU"] for r in chosen]

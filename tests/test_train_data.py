@@ -16,6 +16,7 @@ from unseen.errors import InputError
 from unseen.segment.espnetv2 import network_size
 from unseen.train.augment import eval_transform, train_transform
 from unseen.train.data import SegmentationDataset, open_segmentation_data
+from unseen.train.data.negatives import add_negatives
 
 from conftest import shared_path
 
@@ -191,6 +192,24 @@ def test_bad_splits_are_refused(tmp_path: Path) -> None:
     single = make_folder(tmp_path / "one", [index_mask(0, (0, 255))])
     with pytest.raises(InputError, match="only 1 image"):
         open_segmentation_data(single)
+
+
+def test_negative_images_are_all_background_capped_and_split(tmp_path: Path) -> None:
+    data = open_segmentation_data(make_folder(tmp_path / "data", [index_mask(i, (0, 255)) for i in range(12)]))
+    trained = len(data.train)
+    clip = tmp_path / "clip"
+    clip.mkdir()
+    for i in range(40):  # more frames than the cap lets in
+        cv2.imwrite(str(clip / f"{i:05d}.jpg"), picture(100 + i, 30, 40))
+    added = add_negatives(data, [clip], val_ratio=0.2, seed=0)
+    negatives = [s for s in data.train if s.name.startswith("negative:")]
+    assert added == len(negatives) and 0 < added <= round(trained / 3)   # at most a quarter after adding
+    assert {s.image.parent for s in negatives} == {clip}
+    assert any(s.name.startswith("negative:") for s in data.val)
+    assert all_labels(negatives) == {0}
+    assert negatives[0].load()[1].shape == (30, 40)
+    with pytest.raises(InputError, match="no such folder"):
+        add_negatives(data, [tmp_path / "nowhere"], val_ratio=0.2, seed=0)
 
 
 def test_check_reads_every_pair(tmp_path: Path) -> None:

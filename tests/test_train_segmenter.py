@@ -19,6 +19,7 @@ import torch
 import unseen
 from unseen.cli import main
 from unseen.nets import list_architectures
+from unseen.segment.base import get_segmenter
 from unseen.train.checkpoint import load_checkpoint
 from unseen.train.loop import TrainOptions
 from unseen.train.losses import LOSS_NAMES
@@ -68,9 +69,10 @@ def discs(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return root
 
 
-def trainer(data: Path, run: Path, arch: str = "unet", resume: bool = False, **options) -> SegmenterTrainer:
+def trainer(data: Path, run: Path, arch: str = "unet", resume: bool = False, negatives: list[str] | None = None,
+            **options) -> SegmenterTrainer:
     spec = SegmenterSpec(str(data), arch=arch, init="none", classes=["disc"], size=SIZE, network=TINY[arch],
-                         augment="none")
+                         augment="none", negatives=negatives)
     settings = {"batch": 4, "lr": 3e-3, "show_progress": False, "patience": 0, **options}
     return SegmenterTrainer(run, spec, TrainOptions(**settings), resume=resume)
 
@@ -98,6 +100,35 @@ def test_every_loss_trains_the_disc(loss: str, discs: Path, tmp_path: Path) -> N
     log = rows(tmp_path)
     assert float(log[-1]["train_loss"]) < float(log[0]["train_loss"])
     assert best["iou/disc"] > 0.5, best
+
+
+def bright_square(rng: np.random.Generator, size: int = SIZE) -> np.ndarray:
+    """Noise with a bright square as bright as the discs: no disc, but what a colour-only model calls one."""
+    rgb = rng.integers(40, 120, (size, size, 3), dtype=np.uint8)
+    x, y = (int(v) for v in rng.integers(4, size - 28, 2))
+    rgb[y:y + 24, x:x + 24] = rng.integers(200, 255, 3)
+    return rgb
+
+
+def square_share(run: Path, images: list[np.ndarray]) -> float:
+    """The share of the bright squares' pixels that the trained model calls disc."""
+    segmenter = get_segmenter(str(run / "best.pt"))
+    called = [cv2.resize(segmenter.predict(rgb)[..., 1], (SIZE, SIZE)) > 0.5 for rgb in images]
+    squares = [(rgb.min(axis=2) >= 200) for rgb in images]
+    return float(sum((c & s).sum() for c, s in zip(called, squares, strict=True)) / sum(s.sum() for s in squares))
+
+
+def test_negative_images_teach_what_is_not_the_class(discs: Path, tmp_path: Path) -> None:
+    rng = np.random.default_rng(1)
+    negatives = tmp_path / "squares"
+    negatives.mkdir()
+    for i in range(8):
+        cv2.imwrite(str(negatives / f"{i:02d}.png"), bright_square(rng)[..., ::-1])
+    unseen_squares = [bright_square(rng) for _ in range(6)]
+    trainer(discs, tmp_path / "plain", epochs=16).fit()
+    trainer(discs, tmp_path / "taught", epochs=16, negatives=[str(negatives)]).fit()
+    plain, taught = square_share(tmp_path / "plain", unseen_squares), square_share(tmp_path / "taught", unseen_squares)
+    assert taught < 0.5 * plain, (plain, taught)
 
 
 def test_run_folder_holds_usable_checkpoints_logs_and_curves(discs: Path, tmp_path: Path) -> None:

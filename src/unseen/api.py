@@ -477,9 +477,9 @@ def train_segmenter(data: str | os.PathLike | None, run: str | os.PathLike, *, r
 
     ``run/best.pt`` is then a model like the shipped ones (``model="run/best.pt"`` in :func:`segment`,
     :func:`remove` and :func:`replace_background`). Settings: what to train (``arch``, ``init``, ``classes``,
-    ``coco_categories``, ``size``, ``loss``, ``class_weights``, ``augment``, ``network``) and how (``epochs``,
-    ``time_limit`` in minutes, ``batch``, ``lr``, ``schedule``, ``patience``, ``workers``, ``device``,
-    ``seed``, ``show_progress``); see :func:`unseen.train.segmenter.train_segmenter`.
+    ``coco_categories``, ``negatives``, ``size``, ``loss``, ``class_weights``, ``augment``, ``network``) and
+    how (``epochs``, ``time_limit`` in minutes, ``batch``, ``lr``, ``schedule``, ``patience``, ``workers``,
+    ``device``, ``seed``, ``show_progress``); see :func:`unseen.train.segmenter.train_segmenter`.
     """
     from unseen.train.segmenter import train_segmenter as train
 

@@ -356,6 +356,9 @@ def _add_train(commands) -> None:
     what.add_argument("--classes", metavar="A,B", help="train on these classes only (others become background); "
                                                          "for binary masks, the object's name")
     what.add_argument("--coco-categories", metavar="A,B", help="with COCO data: the categories to read")
+    what.add_argument("--negatives", metavar="DIR[,DIR]",
+                      help="folders of images (or a clip's frames) holding none of the classes: every pixel is "
+                           "background, to teach what is not a class (at most 25 %% of the training images)")
     what.add_argument("--size", type=int, metavar="PX", help="longer side of the network's input (default: 384)")
     what.add_argument("--crop", type=int, metavar="PX", help="side of the square training crops, at that scale "
                                                              "(default: --size; smaller trains faster)")
@@ -555,7 +558,7 @@ def _train(args: argparse.Namespace) -> None:
         return
     settings.update({name: getattr(args, name) for name in ("init", "crop", "loss", "augment")})
     settings.update(classes=_split(args.classes), coco_categories=_split(args.coco_categories),
-                    class_weights=_numbers(args.class_weights, "--class-weights"))
+                    negatives=_split(args.negatives), class_weights=_numbers(args.class_weights, "--class-weights"))
     best = api.train_segmenter(args.data, run, resume=bool(args.resume), **settings)
     if not args.quiet:
         print(f"unseen: best mean IoU {best.get('miou', float('nan')):.4f} (epoch {best.get('epoch', 0):g}); "

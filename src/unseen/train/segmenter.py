@@ -23,6 +23,7 @@ from unseen.nets.espnetv2 import IMAGENET_MEAN, IMAGENET_STD
 from unseen.nets.transfer import load_init_state, transfer_weights
 from unseen.train.augment import eval_transform, train_transform
 from unseen.train.data import SegmentationData, SegmentationDataset, open_segmentation_data
+from unseen.train.data.negatives import add_negatives
 from unseen.train.loop import Trainer, TrainOptions
 from unseen.train.losses import get_loss
 from unseen.train.metrics import ConfusionMatrix
@@ -54,6 +55,9 @@ class SegmenterSpec:
         Train on these classes of the data only (the rest becomes background).
     coco_categories : list of str or None
         With COCO data: the categories to read.
+    negatives : list of str or None
+        Folders of images that hold none of the classes (every pixel background), mixed in to teach what
+        is not a class (see :mod:`unseen.train.data.negatives`).
     size : int
         Longer side of the network's input in use (images are scaled around it in training).
     crop : int or None
@@ -74,6 +78,7 @@ class SegmenterSpec:
     init: str | None = None
     classes: list[str] | None = None
     coco_categories: list[str] | None = None
+    negatives: list[str] | None = None
     size: int = DEFAULT_SIZE
     crop: int | None = None
     loss: str = DEFAULT_LOSS
@@ -111,6 +116,8 @@ class SegmenterTrainer(Trainer):
         self.data: SegmentationData = open_segmentation_data(
             spec.data, classes=spec.classes, coco_categories=spec.coco_categories, val_ratio=spec.val_ratio,
             seed=options.seed)
+        if spec.negatives:
+            add_negatives(self.data, spec.negatives, spec.val_ratio, options.seed)
         self.data.check()
         if spec.class_weights is not None and len(spec.class_weights) != len(self.data.classes):
             raise InputError(f"{len(spec.class_weights)} class weights for {len(self.data.classes)} classes "
