@@ -4,6 +4,7 @@ segment / background / remove --target jobs on real frames."""
 from __future__ import annotations
 
 import shutil
+import warnings
 from pathlib import Path
 
 import av
@@ -16,7 +17,7 @@ import unseen
 from unseen.cli import main
 from unseen.errors import InputError
 from unseen.masks.clean import clean_labels, fill_holes, keep_largest, remove_small
-from unseen.masks.segmented import segment_frames, smooth_in_time
+from unseen.masks.segmented import Segmentation, segment_frames, smooth_in_time, warn_floods
 from unseen.media import Frame, read_image
 from unseen.segment.base import default_segmenter, get_segmenter, list_segmenters
 from unseen.segment.focus import Focus, zoom_box
@@ -265,6 +266,25 @@ def test_remove_target_with_nothing_of_the_class_in_sight_says_so_and_passes_fra
     with pytest.warns(UserWarning, match="no car found in any frame"):
         out = unseen.remove(rgb, target="car", method="telea")
     assert np.array_equal(out, rgb)
+
+
+def test_a_mask_that_floods_frames_of_a_video_is_warned_about():
+    # Rally cars on snow: ESPNetv2-PASCAL s=1 calls most of the snowfield "car" in the first frames.
+    with av.open(str(shared_path("data/clips/running-car/running_car.mp4"))) as container:
+        frames = np.stack([f.to_ndarray(format="rgb24") for f in container.decode(video=0)][::6])
+    with pytest.warns(UserWarning, match=r"car mask covers up to 9\d% of the frame in \d+ of 49 frames \(first: "
+                                         r"frame 0+\), where the typical frame has 0%"):
+        masks = unseen.segment(frames, classes="car", model="espnetv2-pascal-s1")
+    assert masks.shape[:3] == frames.shape[:3]
+
+
+def test_a_person_filling_every_frame_is_no_flood():
+    found = [(Frame(np.zeros((8, 8, 3), np.uint8), i, f"{i:05d}"),
+              Segmentation(np.ones((8, 8), np.uint8) * (i % 5 != 0), np.ones((8, 8), np.float32)))
+             for i in range(20)]  # a webcam's person: most of every frame, gone in a few
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert len(list(warn_floods(found, ["person"]))) == 20
 
 
 class RedThings:

@@ -25,7 +25,7 @@ from unseen.inpaint import DEFAULT_FILLER, list_fillers
 from unseen.inpaint.stepped import SteppedFiller
 from unseen.inpaint.video import FlowVideoFiller, PerFrameFiller
 from unseen.masks import dilate, masks_for
-from unseen.masks.segmented import DEFAULT_SMOOTHING, Segmentation, segment_frames
+from unseen.masks.segmented import DEFAULT_SMOOTHING, Segmentation, segment_frames, warn_floods
 from unseen.masks.sources import FramesWithMasks
 from unseen.media import Clip, Frame, clip_writer, open_clip
 from unseen.media.atomic import atomic_folder
@@ -377,7 +377,8 @@ def _segmented(frames: Iterable[Frame], focus: Focus, sequence: bool, smoothing:
     box carried over from the photo before)."""
     if not sequence:
         focus.refresh = 1
-    return segment_frames(frames, focus, smoothing if sequence else 0, largest)
+        return segment_frames(frames, focus, 0, largest)
+    return warn_floods(segment_frames(frames, focus, smoothing, largest), focus.classes)
 
 
 def _prompted(frames: Iterable[Frame], prompts: list, clip: Clip | None, sequence: bool, model: str | None,

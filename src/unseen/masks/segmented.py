@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import dataclasses
 from collections import deque
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 
 import numpy as np
 
+from unseen.errors import warn
 from unseen.masks.clean import clean_labels
 from unseen.media.frame import Frame
 from unseen.segment.focus import Focus
@@ -21,6 +22,11 @@ from unseen.segment.focus import Focus
 DEFAULT_SMOOTHING = 1  # frames on each side
 MIN_AREA_FRACTION = 0.0005  # specks under 0.05 % of the frame (~200 px at 854x480) are noise
 MAX_HOLE_FRACTION = 0.002
+# A mask over most of the frame where the video's typical frame holds far less is a model mistaking the
+# scene (snow, road, sky) for the class, not an object that came close (a webcam's person fills most
+# frames: its median is high).
+FLOOD_SHARE = 0.4
+FLOOD_JUMP = 3.0  # times the median share over the whole video
 
 
 @dataclasses.dataclass(frozen=True)
@@ -121,3 +127,22 @@ def segment_frames(frames: Iterable[Frame], focus: Focus, smoothing: int = DEFAU
         frame = held.popleft()
         area = frame.image.shape[0] * frame.image.shape[1]
         yield frame, tidy(probs, round(MIN_AREA_FRACTION * area), round(MAX_HOLE_FRACTION * area), largest)
+
+
+def warn_floods(found: Iterable[tuple[Frame, Segmentation]],
+                classes: Sequence[str]) -> Iterator[tuple[Frame, Segmentation]]:
+    """``found`` unchanged; at the end, a warning if the mask flooded some frames (:data:`FLOOD_SHARE`)."""
+    names, shares = [], []
+    for frame, segmentation in found:
+        names.append(frame.name)
+        shares.append(float(segmentation.mask.mean()))
+        yield frame, segmentation
+    if len(shares) < 2:
+        return
+    typical = float(np.median(shares))
+    flooded = [i for i, share in enumerate(shares) if share > max(FLOOD_SHARE, FLOOD_JUMP * typical)]
+    if flooded:
+        warn(f"the {', '.join(classes)} mask covers up to {max(shares):.0%} of the frame in {len(flooded)} of "
+             f"{len(shares)} frames (first: frame {names[flooded[0]]}), where the typical frame has {typical:.0%}: the "
+             "model probably takes part of the scene for the class there; check with `unseen segment --render "
+             "overlay`, or try another --model")
