@@ -183,11 +183,12 @@ def test_the_installed_command_runs_and_fails_cleanly(tmp_path: Path) -> None:
     assert failed.returncode == 2 and failed.stderr.count("\n") == 1 and "Traceback" not in failed.stderr
 
 
-def test_models_list_and_path_find_the_shared_weights(capsys, monkeypatch) -> None:
+def test_models_list_and_path_find_the_shared_weights_and_ours(capsys, monkeypatch) -> None:
     monkeypatch.setenv("UNSEEN_MODELS", str(shared_path("models")))
     assert main(["models", "list"]) == 0
     listed = capsys.readouterr().out.splitlines()
-    assert len(listed) == 8 and all("not here" not in line for line in listed)
+    assert len(listed) == 9 and all("not here" not in line for line in listed)
+    assert listed[-1].startswith("unseen-street-car") and "in the package" in listed[-1]
     assert main(["models", "path", "espnetv2-pascal"]) == 0
     assert capsys.readouterr().out.strip().endswith("espnetv2_s_2.0_pascal_384x384.pth")
 

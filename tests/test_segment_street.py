@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import pytest
 
+import unseen
 from unseen.masks import dilate
 from unseen.masks.segmented import segment_frames
 from unseen.media import Frame, read_gray, read_image
@@ -45,3 +46,16 @@ def test_default_car_model_leaves_the_shadowed_road_alone_and_finds_the_parked_c
     wrong = found.mask & ~dilate(cars, EDGE_PX) & (labels != VOID)
     assert wrong.mean() < MAX_WRONG, f"{100 * wrong.mean():.1f} % of the frame wrongly car"
     assert (found.mask & cars).sum() > 0.5 * cars.sum()  # and not by finding nothing
+
+
+def test_the_street_car_model_ships_inside_the_package_and_leaves_the_shadowed_road_alone(tmp_path, monkeypatch):
+    """No ../shared/models, no download: `--model unseen-street-car` runs on our own trained weights."""
+    monkeypatch.setenv("UNSEEN_MODELS", str(tmp_path))  # an empty model folder
+    folder = shared_path("data", "train", "seg-street")
+    rgb = read_image(folder / "images" / f"{SHADOW_FRAME}.jpg")
+    labels = read_gray(folder / "masks" / f"{SHADOW_FRAME}.png")
+    cars = labels == CAR
+    found = unseen.segment(rgb, classes="car", model="unseen-street-car") > 0
+    wrong = found & ~dilate(cars, EDGE_PX) & (labels != VOID)
+    assert wrong.mean() < MAX_WRONG, f"{100 * wrong.mean():.1f} % of the frame wrongly car"
+    assert found[cars].mean() > 0.5

@@ -2,8 +2,19 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from unseen import zoo
 from unseen.segment.base import Segmenter, cpu_only, register_segmenter
+
+WEIGHTS = Path(__file__).resolve().parent.parent / "weights"
+# Segmenters we trained ourselves (``unseen train segmenter``; how, in docs/benchmarks.md): shipped inside the
+# package, so they need no ../shared/models.
+OURS = {
+    "unseen-street-car": ("street_car.pt", "car in street and dashcam footage: ESPNetv2 s=1.0 from PASCAL, "
+                                           "fine-tuned by unseen on CamVid with negative scenes; no shadowed road "
+                                           "as car, finds small distant cars, misses parts of close shiny ones"),
+}
 
 
 def _espnetv2(name: str, device: str) -> Segmenter:
@@ -24,9 +35,19 @@ def _prisma(device: str) -> Segmenter:
     return cpu_only(load_onnx("prisma", PRISMA_CONFIG), device)
 
 
+def _ours(name: str, device: str) -> Segmenter:
+    from unseen.segment.trained import TrainedSegmenter
+
+    segmenter = TrainedSegmenter(WEIGHTS / OURS[name][0], device=device)
+    segmenter.name = name
+    return segmenter
+
+
 def register_all() -> None:
     for name in ("espnetv2-pascal", "espnetv2-pascal-s1", "espnetv2-city"):
         register_segmenter(name, lambda device, name=name: _espnetv2(name, device), zoo.model_info(name).description)
     for name in ("selfie", "selfie-landscape"):
         register_segmenter(name, lambda device, name=name: _tflite(name, device), zoo.model_info(name).description)
     register_segmenter("prisma", _prisma, zoo.model_info("prisma").description)
+    for name, (_, description) in OURS.items():
+        register_segmenter(name, lambda device, name=name: _ours(name, device), description)
