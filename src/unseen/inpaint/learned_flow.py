@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import os
 from functools import cache
-from pathlib import Path
 
 import cv2
 import numpy as np
@@ -23,6 +22,7 @@ from unseen.errors import InputError
 from unseen.inpaint.flow import complete_flow, continue_border_flow
 from unseen.nets.flow_completion import build_flow_completer
 from unseen.train.checkpoint import load_checkpoint
+from unseen.zoo import PACKAGE_WEIGHTS
 
 NET_SCALE = 2
 # Pixels (of the network's grid) that input and output flows are divided by: the residual motions it
@@ -38,7 +38,7 @@ MAX_INPUT = 20.0
 # Least context (network px) around a hole's box that the network sees each way.
 CONTEXT = 24
 # The completer that ships with unseen (see docs/benchmarks.md for how it was trained).
-DEFAULT_WEIGHTS = Path(__file__).resolve().parent.parent / "weights" / "flow_completer.pt"
+DEFAULT_WEIGHTS = PACKAGE_WEIGHTS / "flow_completer.pt"
 
 
 def to_net_grid(flow: np.ndarray, hole: np.ndarray, gray: np.ndarray, scale: float

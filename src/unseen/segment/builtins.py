@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from unseen import zoo
 from unseen.segment.base import Segmenter, cpu_only, register_segmenter
 
-WEIGHTS = Path(__file__).resolve().parent.parent / "weights"
-# Segmenters we trained ourselves (``unseen train segmenter``; how, in docs/benchmarks.md): shipped inside the
-# package, so they need no ../shared/models.
+# Segmenters we trained ourselves (``unseen train segmenter``), in :data:`unseen.zoo.PACKAGE_WEIGHTS`: they
+# need no ../shared/models.
 OURS = {
     "unseen-street-car": ("street_car.pt", "car in street and dashcam footage: ESPNetv2 s=1.0 from PASCAL, "
                                            "fine-tuned by unseen on CamVid with negative scenes; no shadowed road "
@@ -38,7 +35,7 @@ def _prisma(device: str) -> Segmenter:
 def _ours(name: str, device: str) -> Segmenter:
     from unseen.segment.trained import TrainedSegmenter
 
-    segmenter = TrainedSegmenter(WEIGHTS / OURS[name][0], device=device)
+    segmenter = TrainedSegmenter(zoo.PACKAGE_WEIGHTS / OURS[name][0], device=device)
     segmenter.name = name
     return segmenter
 
