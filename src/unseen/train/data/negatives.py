@@ -15,7 +15,6 @@ from pathlib import Path
 
 import numpy as np
 
-from unseen.errors import InputError
 from unseen.media.frames import list_images
 from unseen.media.image import image_size
 from unseen.train.data.samples import Sample, SegmentationData
@@ -56,13 +55,12 @@ def add_negatives(data: SegmentationData, folders: Sequence[str | Path], val_rat
     Raises
     ------
     InputError
-        A folder that does not exist or holds no images.
+        A folder that does not exist or holds no images, or a single image in all (none would be left to
+        train on after the split).
     """
     images = negative_images(folders)
     samples = {f"negative:{image}": Sample(f"negative:{image}", image, _Background(image)) for image in images}
     train, val = _random_split(list(samples), val_ratio, seed, Path(str(folders[0])))
-    if not train:
-        raise InputError(f"{', '.join(map(str, folders))}: too few negative images to train on")
     cap = max(1, round(MAX_SHARE / (1 - MAX_SHARE) * len(data.train)))
     train = _evenly(train, cap)
     val = _evenly(val, max(1, round(cap * val_ratio / (1 - val_ratio))))
