@@ -113,9 +113,12 @@ def prepare_case(referee, spec: Path, out: Path) -> Path:
 
 def method_options(method: str) -> dict[str, str]:
     """``remove``'s options for a method of the command line: ``flow:COMPLETION`` is the flow engine with
-    that ``flow_completion`` (``flow:learned``, ``flow:camera``, ``flow:RUN``)."""
+    that ``flow_completion`` (``flow:learned``, ``flow:camera``, ``flow:RUN``); ``+hidden=FILL`` after it
+    sets ``hidden_fill``, the photo filler for what no frame shows (``flow:learned+hidden=gan``)."""
+    method, _, hidden = method.partition("+hidden=")
     name, _, completion = method.partition(":")
-    return {"method": name, **({"flow_completion": completion} if completion else {})}
+    return {"method": name, **({"flow_completion": completion} if completion else {}),
+            **({"hidden_fill": hidden} if hidden else {})}
 
 
 def fill_case(referee, case: Path, method: str, results: Path) -> float:
@@ -404,6 +407,8 @@ def memory_run(minutes: float, method: str) -> MemoryResult:
                    "-o", str(folder / "clean.mp4"), "--method", options["method"], "-q"]
         if "flow_completion" in options:
             command += ["--flow-completion", options["flow_completion"]]
+        if "hidden_fill" in options:
+            command += ["--hidden-fill", options["hidden_fill"]]
         wall, peak, quarters, code = measure(command, folder / "stderr.txt")
         stderr = (folder / "stderr.txt").read_text().strip().splitlines()
     result = MemoryResult(minutes, frames, generate, wall, peak, quarters, code, stderr[-1] if stderr else "")

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 import pytest
 
 import unseen.progress
-from unseen.progress import progress, report_ahead
+from unseen.progress import first_pass, progress, report_ahead
 
 
 @pytest.fixture(autouse=True)
@@ -68,3 +68,17 @@ def test_work_inside_a_batch_moves_the_bar_before_the_batch_comes_out(
     assert not any(f"{n}/6" in drawn for n in (4, 5, 6)), drawn
     report_ahead(2)  # no bar: nothing happens
     assert capsys.readouterr().err == ""
+
+
+def test_a_first_pass_inside_shown_work_has_a_bar_of_its_own(capsys: pytest.CaptureFixture[str]) -> None:
+    def work() -> Iterator[int]:
+        # As `remove --box`: the whole video is read once (following the object) before the first frame.
+        assert list(first_pass(frames_after(1.5), 3, "following")) == [0, 1, 2]
+        yield from range(3)
+
+    assert list(progress(work(), 3, "remove", enabled=True)) == [0, 1, 2]
+    drawn = capsys.readouterr().err.replace("\r", "\n")
+    assert "following: " in drawn and "remove: " in drawn, drawn
+    assert list(progress(work(), 3, "remove", enabled=False)) == [0, 1, 2]
+    assert list(first_pass(frames_after(1.5), 3, "following")) == [0, 1, 2]  # no work under way
+    assert capsys.readouterr().err.strip() == ""

@@ -10,17 +10,20 @@ import numpy as np
 import pytest
 import torch
 
+from unseen.api import remove
 from unseen.cli import main
+from unseen.errors import InputError
 from unseen.inpaint import get_filler
 from unseen.inpaint.learned import LearnedFiller
-from unseen.nets.inpaint import PatchDiscriminator, build_generator
+from unseen.nets.inpaint import PatchDiscriminator, build_generator, push_pull
 from unseen.train.data.pairs import InpaintPairs, free_form_hole, list_pictures, silhouette_hole
 from unseen.train.inpainter import InpainterSpec, InpainterTrainer, train_inpainter
 from unseen.train.loop import TrainOptions
 
 from conftest import shared_path, textured_frame
 
-TINY = {"size": 32, "features": 0.0, "network": {"width": 8, "depth": 3}, "show_progress": False}
+# No smooth prior: the tiny run must show the loop itself teaching the generator to fill.
+TINY = {"size": 32, "features": 0.0, "network": {"width": 8, "depth": 3, "prior": "none"}, "show_progress": False}
 
 
 @pytest.fixture(scope="module")
@@ -66,6 +69,24 @@ def test_training_pairs_are_drawn_from_their_seed(material: tuple[Path, Path]) -
     assert 0.2 * 128 <= np.ptp(ys) + 1 <= 0.6 * 128 + 8 and abs(np.ptp(ys) - np.ptp(xs)) <= 2  # a round hole
 
 
+def test_the_push_pull_prior_fills_a_hole_from_its_surroundings_before_any_training() -> None:
+    photo = torch.from_numpy(textured_frame(3, 96, 64)).permute(2, 0, 1)[None].float() / 127.5 - 1
+    hole = torch.zeros(1, 1, 64, 96)
+    hole[..., 20:44, 30:70] = 1
+    smooth = push_pull(photo * (1 - hole), 1 - hole)
+    assert torch.equal(smooth * (1 - hole), photo * (1 - hole))  # known pixels stay
+    filled_error = ((smooth - photo).abs() * hole).sum() / hole.sum() / 3
+    blank_error = (photo.abs() * hole).sum() / hole.sum() / 3
+    assert filled_error < 0.6 * blank_error
+    # An untrained generator with the prior gives that fill back; the plain one gives noise.
+    generator = build_generator("unet", width=8)
+    assert generator.config["prior"] == "pushpull"
+    out = generator(photo * (1 - hole), hole)
+    assert torch.allclose(out * hole, smooth.clamp(-0.999, 0.999) * hole, atol=1e-5)
+    with pytest.raises(InputError, match="prior"):
+        build_generator("unet", prior="membrane")
+
+
 def _val_rows(run: Path) -> list[dict]:
     with open(run / "metrics.csv") as f:
         return list(csv.DictReader(f))
@@ -101,6 +122,21 @@ def test_a_tiny_gan_learns_to_fill_and_plugs_in_as_a_filler(material: tuple[Path
                  "-o", str(tmp_path / "out.png"), "-q"])
     assert code == 0, capfd.readouterr().err
     assert cv2.imread(str(tmp_path / "out.png")).shape == (90, 120, 3)
+    # ... and the video engine takes it for what no frame shows (a still camera, a still hole).
+    frames = np.stack([photo] * 6)
+    holes = np.stack([hole] * 6)
+    by_run = remove(frames, mask=holes, method="flow", hidden_fill=str(run), dilate_px=0)
+    by_patch = remove(frames, mask=holes, method="flow", dilate_px=0)
+    assert np.array_equal(by_run[:, ~hole], frames[:, ~hole])
+    assert not np.array_equal(by_run, by_patch)
+    own = filler.fill(frames[0], hole)[hole].astype(int)
+    # The engine keeps the run's fill (its seam correction and smoothing move it a little).
+    assert np.abs(by_run[0][hole] - own).mean() < 0.5 * np.abs(by_patch[0][hole] - own).mean()
+    capfd.readouterr()
+    code = main(["remove", str(tmp_path / "in.png"), "--mask", str(tmp_path / "mask.png"), "--hidden-fill", "blur",
+                 "-o", str(tmp_path / "out2.png"), "-q"])
+    err = capfd.readouterr().err.strip()
+    assert code == 2 and "unknown hidden fill 'blur'" in err and len(err.splitlines()) == 1
 
 
 def test_an_interrupted_run_resumes_exactly(material: tuple[Path, Path], tmp_path: Path) -> None:
@@ -108,7 +144,7 @@ def test_an_interrupted_run_resumes_exactly(material: tuple[Path, Path], tmp_pat
     settings = {**TINY, "epochs": 2, "batch": 4}
     train_inpainter(backgrounds, tmp_path / "whole", objects=objects, **settings)
     spec = InpainterSpec(backgrounds=str(backgrounds), objects=str(objects), size=32, features=0.0,
-                         network={"width": 8, "depth": 3})
+                         network=TINY["network"])
     options = TrainOptions(epochs=2, batch=4, lr=2e-4, show_progress=False)
     stopped = InpainterTrainer(tmp_path / "cut", spec, options)
     steps = iter(range(100))

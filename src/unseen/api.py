@@ -69,6 +69,8 @@ VIDEO_METHOD = "flow"
 # following all three routes was no better than camera + border.
 FLOW_COMPLETIONS = {"learned": ("learned", "camera"), "camera": ("camera", "border")}
 DEFAULT_FLOW_COMPLETION = "learned"
+# The photo filler the video engine uses for what no frame shows.
+DEFAULT_HIDDEN_FILL = "patch"
 # What a folder of images is (the ``folder`` argument, besides ``auto``): see :func:`unseen.media.open_clip`.
 SEQUENCE, PHOTOS = "sequence", "photos"
 
@@ -82,7 +84,7 @@ def remove(input: MediaLike, output: str | os.PathLike | None = None, *, mask: M
            target: str | list[str] | None = None, box: PromptLike = None, point: PromptLike = None,
            frame: int = 0, model: str | None = None, dilate_px: int | None = None,
            method: str = AUTO, frame_step: int = 1, flow_completion: str = DEFAULT_FLOW_COMPLETION,
-           frame_format: str = "png", device: str = "cpu",
+           hidden_fill: str = DEFAULT_HIDDEN_FILL, frame_format: str = "png", device: str = "cpu",
            folder: str = AUTO, codec: str | None = None, crf: int | None = None, accept_truncated: bool = False,
            show_progress: bool = False) -> Path | np.ndarray:
     """Erase the masked object from a photo, a video or a folder of frames (or of photos).
@@ -127,6 +129,9 @@ def remove(input: MediaLike, output: str | os.PathLike | None = None, *, mask: M
         ``learned`` (the flow completer that ships with unseen), ``camera`` (the camera's motion and the
         border's, carried inside), or a run of ``unseen train flow-completer`` (RUN or a ``.pt``); see
         :data:`FLOW_COMPLETIONS`.
+    hidden_fill
+        With ``flow``: the photo filler (a name of :func:`unseen.inpaint.list_fillers` or a trained
+        inpainter, RUN or a ``.pt``) for the part of the hole that no frame of the video shows.
     frame_format
         Image format of the frames when ``output`` is a folder.
     device
@@ -165,6 +170,9 @@ def remove(input: MediaLike, output: str | os.PathLike | None = None, *, mask: M
     if method not in methods() and not is_checkpoint_path(method):
         raise InputError(f"unknown method {method!r}; choose one of: {', '.join(methods())}, or a trained "
                          "inpainter (RUN or RUN/best.pt of `unseen train inpainter`)")
+    if hidden_fill not in list_fillers() and not is_checkpoint_path(hidden_fill):
+        raise InputError(f"unknown hidden fill {hidden_fill!r}; choose one of: {', '.join(list_fillers())}, or a "
+                         "trained inpainter (RUN or RUN/best.pt of `unseen train inpainter`)")
     focus = None if target is None else _focus(_class_list(target), model, device)
     nothing = (f"no {', '.join(focus.classes)} found in any frame" if focus else "the mask is empty (all black)")
 
@@ -173,7 +181,7 @@ def remove(input: MediaLike, output: str | os.PathLike | None = None, *, mask: M
         if method == VIDEO_METHOD and clip is not None and clip.kind == "folder" and not sequence:
             raise InputError(f"{clip.path}: --method flow fills frames of one video, and these images are photos "
                              "(of different sizes, or unlike each other); add --sequence if they are frames")
-        engine = _engine(method, sequence, frame_step, routes, completer)
+        engine = _engine(method, sequence, frame_step, routes, completer, str(hidden_fill))
         if prompts:
             pairs = ((f, labels > 0) for f, labels in _prompted(frames, prompts, clip, sequence, model, device))
             return engine.fill_frames(_grown(pairs, dilate_px, nothing))
@@ -435,12 +443,12 @@ def _run(input: MediaLike, output: str | os.PathLike | None, job: Callable[[Iter
 
 
 def _engine(method: str, sequence: bool, frame_step: int = 1, routes: tuple[str, ...] = FLOW_COMPLETIONS["camera"],
-            completer: str | None = None) -> SteppedFiller | PerFrameFiller:
+            completer: str | None = None, hidden_fill: str = DEFAULT_HIDDEN_FILL) -> SteppedFiller | PerFrameFiller:
     if method == AUTO:
         method = VIDEO_METHOD if sequence else DEFAULT_FILLER
     if method != VIDEO_METHOD:
         return PerFrameFiller(method)
-    return SteppedFiller(FlowVideoFiller(routes=routes, completer=completer), frame_step)
+    return SteppedFiller(FlowVideoFiller(routes=routes, completer=completer, keyframe_filler=hidden_fill), frame_step)
 
 
 def _flow_completion(name: str | os.PathLike) -> tuple[tuple[str, ...], str | None]:

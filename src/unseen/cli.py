@@ -112,6 +112,10 @@ def _build_parser() -> argparse.ArgumentParser:
                              "(unseen's trained flow completer), 'camera' (the camera's motion and the border's "
                              "carried inside) or your own (RUN of `unseen train flow-completer`) "
                              f"(default: {api.DEFAULT_FLOW_COMPLETION})")
+    remove.add_argument("--hidden-fill", default=api.DEFAULT_HIDDEN_FILL,
+                        metavar="{" + ",".join(api.list_fillers()) + "}|RUN",
+                        help="with the flow engine: the photo filler for what no frame of the video shows "
+                             f"(a trained inpainter too) (default: {api.DEFAULT_HIDDEN_FILL})")
     remove.add_argument("--frame-format", default="png", metavar="EXT",
                         help="image format of output frames when OUTPUT is a folder (default: png)")
     _add_folder(remove)
@@ -652,7 +656,7 @@ def _run(args: argparse.Namespace):
         return api.remove(args.input, args.output, mask=args.mask, target=args.target, box=args.box,
                           point=args.point, dilate_px=args.dilate,
                           method=args.method, frame_step=args.frame_step, flow_completion=args.flow_completion,
-                          **common)
+                          hidden_fill=args.hidden_fill, **common)
     if args.command == "segment":
         return api.segment(args.input, args.output, classes=args.classes, box=args.box, point=args.point,
                            render=args.render,

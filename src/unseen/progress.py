@@ -31,6 +31,8 @@ def redraw_interval() -> float:
 
 # What work inside a batch of items reports to (the bar being shown, if any).
 _ahead: contextvars.ContextVar[Callable[[float], None] | None] = contextvars.ContextVar("ahead", default=None)
+# Whether the bar of the work under way is shown: passes within that work then show bars of their own.
+_shown: contextvars.ContextVar[bool] = contextvars.ContextVar("shown", default=False)
 # Who else hears of the progress (done, total), with or without a bar: the web app's jobs.
 _listener: contextvars.ContextVar[Callable[[int, int | None], None] | None] = contextvars.ContextVar(
     "listener", default=None)
@@ -80,7 +82,7 @@ def progress(items: Iterable[T], total: int | None, desc: str, enabled: bool) ->
     stop = threading.Event()
     ticker = threading.Thread(target=_tick, args=(bar, stop), daemon=True)
     ticker.start()
-    token = _ahead.set(ahead)
+    token, shown_token = _ahead.set(ahead), _shown.set(enabled)
     try:
         for item in items:
             done += 1
@@ -93,11 +95,20 @@ def progress(items: Iterable[T], total: int | None, desc: str, enabled: bool) ->
     finally:
         try:
             _ahead.reset(token)
+            _shown.reset(shown_token)
         except ValueError:  # closed from another context (abandoned, then collected)
             _ahead.set(None)
+            _shown.set(False)
         stop.set()
         ticker.join()
         bar.close()
+
+
+def first_pass(items: Iterable[T], total: int | None, desc: str) -> Iterator[T]:
+    """Iterate over ``items``, a pass that must end before the work under way gives its first item (the
+    first reading of a video that follows prompted objects), with a bar of its own under the work's bar
+    when that one is shown; silent otherwise."""
+    return progress(items, total, desc, _shown.get())
 
 
 def report_ahead(items_worth: float) -> None:

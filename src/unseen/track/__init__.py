@@ -34,11 +34,11 @@ def prompted_labels(frames: Iterable[Frame], prompts: list[Prompt], size: tuple[
     class segmenter (default :data:`PROMPT_SEGMENTER`).
     """
     prompts = check_prompts(prompts, size, frame_count)
-    return _labelled(frames, prompts, sequence, model or PROMPT_SEGMENTER, device)
+    return _labelled(frames, prompts, sequence, model or PROMPT_SEGMENTER, device, frame_count)
 
 
 def _labelled(frames: Iterable[Frame], prompts: list[Prompt], sequence: bool, model: str,
-              device: str) -> Iterator[tuple[Frame, np.ndarray]]:
+              device: str, frame_count: int | None) -> Iterator[tuple[Frame, np.ndarray]]:
     built: dict[str, Segmenter] = {}
 
     def segmenter() -> Segmenter:
@@ -46,7 +46,7 @@ def _labelled(frames: Iterable[Frame], prompts: list[Prompt], sequence: bool, mo
             built["model"] = get_segmenter(model, device)
         return built["model"]
 
-    tracked = track_objects(frames, prompts, segmenter, nanotrack_files, sequence)
+    tracked = track_objects(frames, prompts, segmenter, nanotrack_files, sequence, frame_count)
     yield from paired(frames, tracked)
 
 

@@ -19,6 +19,7 @@ import numpy as np
 
 from unseen.errors import InputError
 from unseen.media import Frame
+from unseen.progress import first_pass
 from unseen.segment.base import Segmenter
 from unseen.track.first import first_mask
 from unseen.track.follow import Follower
@@ -85,7 +86,8 @@ def _scaled(prompt: Prompt, scale: float) -> Prompt:
 
 
 def track_objects(frames: Iterable[Frame], prompts: list[Prompt], segmenter: Callable[[], Segmenter | None],
-                  models: Callable[[], tuple[str, str]], sequence: bool = True) -> Tracked:
+                  models: Callable[[], tuple[str, str]], sequence: bool = True,
+                  frame_count: int | None = None) -> Tracked:
     """Follow every prompted object through ``frames`` (forwards and backwards from its prompt's frame).
 
     Parameters
@@ -100,6 +102,8 @@ def track_objects(frames: Iterable[Frame], prompts: list[Prompt], segmenter: Cal
         Gives the NanoTrack backbone and head files (asked for only when there is a video to follow).
     sequence
         False for photos: each prompt's frame gets its mask, no following across frames.
+    frame_count
+        How many frames there are, when known (for the progress bar of this pass).
     """
     tracked: Tracked | None = None
     forward: dict[int, Follower] = {}
@@ -108,7 +112,7 @@ def track_objects(frames: Iterable[Frame], prompts: list[Prompt], segmenter: Cal
     spill = _Spill() if sequence and last > 0 else None
     count = 0
     try:
-        for count, frame in enumerate(frames, 1):
+        for count, frame in enumerate(first_pass(frames, frame_count, "following"), 1):
             index = count - 1
             if tracked is None:
                 tracked = Tracked(frame.size, _work_size(frame.size))
