@@ -107,6 +107,11 @@ def test_a_tiny_gan_learns_to_fill_and_plugs_in_as_a_filler(material: tuple[Path
     # The run is a filler: only the hole changes, and it becomes like its surroundings.
     filler = get_filler(str(run))
     assert isinstance(filler, LearnedFiller)
+    # A run made before the generator had a smooth prior (its card does not say) still loads.
+    card = torch.load(run / "best.pt", weights_only=False)
+    del card["network"]["prior"]
+    torch.save(card, tmp_path / "older.pt")
+    assert get_filler(str(tmp_path / "older.pt")).generator.config["prior"] == "none"
     photo = textured_frame(7, 120, 90)
     hole = np.zeros((90, 120), bool)
     hole[30:55, 40:70] = True

@@ -40,7 +40,10 @@ class LearnedFiller:
         if card.get("task") != "inpainter":
             raise InputError(f"{checkpoint} holds a {card.get('task')} model, not an inpainter")
         self.name = str(checkpoint)
-        self.generator = build_generator(**card["network"])
+        network = dict(card["network"])
+        if network.get("arch") == "unet":
+            network.setdefault("prior", "none")  # runs made before the smooth prior existed had none
+        self.generator = build_generator(**network)
         state = {key[len(_PREFIX):]: value for key, value in card["model"].items() if key.startswith(_PREFIX)}
         self.generator.load_state_dict(state or card["model"])
         self.device = torch.device(device)
