@@ -398,15 +398,16 @@ def _add_train(commands) -> None:
     _add_run_folder(inpainter)
     what = inpainter.add_argument_group("what to train")
     what.add_argument("--arch", choices=("unet", "seed000"),
-                      help="generator: unet (default: dilated residual bottleneck, 2.6 M weights) or seed000 "
-                           "(the seed's two-branch U-Net, 20 M)")
+                      help="generator: unet (default: dilated residual bottleneck, 2.6 M weights, adding to a "
+                           "smooth fill of the hole) or seed000 (the seed's two-branch U-Net, 20 M)")
     what.add_argument("--size", type=int, metavar="PX", help="side of the training crops (default: 256)")
     what.add_argument("--free-form", type=float, metavar="SHARE",
                       help="share of holes that are strokes and boxes rather than silhouettes (default: 0.5)")
     what.add_argument("--adversarial", type=float, metavar="W", help="weight of the GAN term (default: 0.05)")
     what.add_argument("--features", type=float, metavar="W", help="weight of the feature term (default: 0.2; 0 "
                                                                   "trains without the ESPNetv2 weights)")
-    what.add_argument("--network", metavar="JSON", help="generator options, e.g. '{\"width\": 32}'")
+    what.add_argument("--network", metavar="JSON", help="generator options, e.g. '{\"width\": 32}', or "
+                                                        "'{\"prior\": \"none\"}' for a unet without the smooth fill")
     _add_how_to_train(inpainter, batch=4, lr=0.0002)
 
     completer = tasks.add_parser(
