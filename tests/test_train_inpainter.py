@@ -16,6 +16,7 @@ from unseen.errors import InputError
 from unseen.inpaint import get_filler
 from unseen.inpaint.learned import LearnedFiller
 from unseen.nets.inpaint import PatchDiscriminator, build_generator, push_pull
+from unseen.train.checkpoint import ship_checkpoint
 from unseen.train.data.pairs import InpaintPairs, free_form_hole, list_pictures, silhouette_hole
 from unseen.train.inpainter import InpainterSpec, InpainterTrainer, train_inpainter
 from unseen.train.loop import TrainOptions
@@ -112,6 +113,9 @@ def test_a_tiny_gan_learns_to_fill_and_plugs_in_as_a_filler(material: tuple[Path
     del card["network"]["prior"]
     torch.save(card, tmp_path / "older.pt")
     assert get_filler(str(tmp_path / "older.pt")).generator.config["prior"] == "none"
+    # Shipped (generator only, float16), it fills as the run does, at half the size or less.
+    shipped = ship_checkpoint(run, tmp_path / "shipped.pt", keep="generator.")
+    assert shipped.stat().st_size < 0.5 * (run / "best.pt").stat().st_size
     photo = textured_frame(7, 120, 90)
     hole = np.zeros((90, 120), bool)
     hole[30:55, 40:70] = True
@@ -119,6 +123,7 @@ def test_a_tiny_gan_learns_to_fill_and_plugs_in_as_a_filler(material: tuple[Path
     damaged[hole] = (255, 0, 255)
     out = filler.fill(damaged, hole)
     assert np.array_equal(out[~hole], photo[~hole])
+    assert np.abs(get_filler(str(shipped)).fill(damaged, hole).astype(int) - out).max() <= 2
     assert np.abs(out[hole].astype(int) - photo[hole]).mean() < np.abs(damaged[hole].astype(int) - photo[hole]).mean()
     # ... and the command takes it as --method.
     cv2.imwrite(str(tmp_path / "in.png"), cv2.cvtColor(damaged, cv2.COLOR_RGB2BGR))

@@ -71,6 +71,22 @@ def load_checkpoint(path: str | os.PathLike, name: str = BEST) -> dict[str, Any]
     return payload
 
 
+def ship_checkpoint(source: str | os.PathLike, output: str | os.PathLike, keep: str | None = None) -> Path:
+    """Write the usable part of a checkpoint (no trainer state) with its weights in float16, to ship it.
+
+    ``keep``: only the weights under this prefix (``"generator."`` drops an inpainter's discriminator,
+    which only training needs). Returns ``output``.
+    """
+    card = {key: value for key, value in load_checkpoint(source).items() if key not in ("trainer", "format")}
+    weights = card["model"]
+    if keep is not None:
+        weights = {name: value for name, value in weights.items() if name.startswith(keep)}
+        if not weights:
+            raise InputError(f"{source} holds no weights under {keep!r}")
+    card["model"] = {name: value.half() if value.is_floating_point() else value for name, value in weights.items()}
+    return save_checkpoint(output, card)
+
+
 def rng_state() -> dict[str, Any]:
     """The state of every random generator training draws from (Python, NumPy, torch CPU and CUDA)."""
     kind, keys, position, has_gauss, gauss = np.random.get_state()
