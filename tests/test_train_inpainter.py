@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import shutil
 from pathlib import Path
 
 import cv2
@@ -190,3 +191,27 @@ def test_the_feature_loss_compares_published_encoder_features() -> None:
     assert loss(image, image).item() == 0
     assert loss(image, torch.zeros_like(image)).item() > 0.05
     assert not any(p.requires_grad for p in loss.parameters())
+
+
+def test_an_interrupted_run_saves_where_to_resume_unless_its_folder_is_gone(material: tuple[Path, Path],
+                                                                          tmp_path: Path) -> None:
+    backgrounds, objects = material
+    spec = InpainterSpec(backgrounds=str(backgrounds), objects=str(objects), size=32, features=0.0,
+                         network=TINY["network"])
+
+    def interrupted(run: Path, delete: bool) -> None:
+        trainer = InpainterTrainer(run, spec, TrainOptions(epochs=2, batch=4, show_progress=False))
+
+        def signal() -> bool:  # Ctrl-C (or SIGTERM, which unseen turns into it) in the middle of an epoch
+            if delete:
+                shutil.rmtree(run)
+            raise KeyboardInterrupt
+
+        trainer.stop_requested = signal
+        with pytest.raises(KeyboardInterrupt):
+            trainer.fit()
+
+    interrupted(tmp_path / "kept", delete=False)
+    assert (tmp_path / "kept" / "last.pt").is_file()
+    interrupted(tmp_path / "gone", delete=True)  # no FileNotFoundError while saving
+    assert not (tmp_path / "gone").exists()

@@ -250,7 +250,7 @@ class Trainer:
                 # aborts (SIGABRT) a process whose peer has already gone (seen in 2 of ~20 CI runs).
                 dist.barrier()
         except KeyboardInterrupt:
-            if self.rank == 0:
+            if self.rank == 0 and self.run.is_dir():  # a run folder deleted under the run: nothing to resume
                 save_checkpoint(self.run / LAST, self._last_payload(model, optimizer, scheduler, {}))
             raise
         finally:
