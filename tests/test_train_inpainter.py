@@ -198,6 +198,20 @@ def test_the_feature_loss_compares_published_encoder_features() -> None:
     assert not any(p.requires_grad for p in loss.parameters())
 
 
+def test_with_the_feature_term_the_best_checkpoint_is_the_one_nearest_the_truth_in_features(
+        material: tuple[Path, Path], tmp_path: Path) -> None:
+    shared_path("models", "espnetv2_s_1.0_pascal_256x256.pth")
+    backgrounds, objects = material
+    run = tmp_path / "features"
+    best = train_inpainter(backgrounds, run, objects=objects, epochs=3, batch=4,
+                           **{**TINY, "features": 0.2, "size": 64})
+    rows = _val_rows(run)
+    distances = [float(row["val_features"]) for row in rows]
+    assert all(d > 0 for d in distances)
+    assert best["features"] == pytest.approx(min(distances), abs=1e-6)
+    assert best["score"] == pytest.approx(-100 * best["features"])
+
+
 def test_an_interrupted_run_saves_where_to_resume_unless_its_folder_is_gone(material: tuple[Path, Path],
                                                                           tmp_path: Path) -> None:
     backgrounds, objects = material

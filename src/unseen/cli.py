@@ -384,7 +384,8 @@ def _add_train(commands) -> None:
                     "augmentations) with holes shaped like the cut-outs' silhouettes (make them with `unseen "
                     "cutout`) or like free-form strokes and boxes. Loss: L1 (holes weighing more) + hinge GAN "
                     "+ a feature loss on a frozen published ESPNetv2 encoder (no VGG weights can be had "
-                    "here). RUN gets best.pt (best hole PSNR - 10 x |1 - detail| on held-out pairs), last.pt, "
+                    "here). RUN gets best.pt (fills nearest the truth in that encoder's features on held-out pairs: a "
+                    "plausible texture before a blur, a blur before a GAN's stripes), last.pt, "
                     "metrics.csv, curves.png and samples/ (holes, fills, truth per validation).",
         epilog="examples:\n"
                "  unseen cutout street-photos/ --classes car -o cars/\n"
