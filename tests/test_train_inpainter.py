@@ -53,6 +53,7 @@ def test_generators_fill_images_of_their_size(arch: str, side: int) -> None:
     assert out.shape == image.shape and out.abs().max() <= 1
     assert build_generator(**generator.config).config == generator.config
     assert PatchDiscriminator()(image, hole).shape[:2] == (2, 1)
+    assert PatchDiscriminator(spectral=True)(image, hole).shape == PatchDiscriminator()(image, hole).shape
 
 
 def test_training_pairs_are_drawn_from_their_seed(material: tuple[Path, Path]) -> None:
@@ -155,12 +156,13 @@ def test_a_tiny_gan_learns_to_fill_and_plugs_in_as_a_filler(material: tuple[Path
     assert code == 2 and "unknown hidden fill 'blur'" in err and len(err.splitlines()) == 1
 
 
-def test_an_interrupted_run_resumes_exactly(material: tuple[Path, Path], tmp_path: Path) -> None:
+@pytest.mark.parametrize("spectral", [False, True])
+def test_an_interrupted_run_resumes_exactly(material: tuple[Path, Path], tmp_path: Path, spectral: bool) -> None:
     backgrounds, objects = material
-    settings = {**TINY, "epochs": 2, "batch": 4}
+    settings = {**TINY, "epochs": 2, "batch": 4, "spectral_norm": spectral}
     train_inpainter(backgrounds, tmp_path / "whole", objects=objects, **settings)
     spec = InpainterSpec(backgrounds=str(backgrounds), objects=str(objects), size=32, features=0.0,
-                         network=TINY["network"])
+                         network=TINY["network"], spectral_norm=spectral)
     options = TrainOptions(epochs=2, batch=4, lr=2e-4, show_progress=False)
     stopped = InpainterTrainer(tmp_path / "cut", spec, options)
     steps = iter(range(100))

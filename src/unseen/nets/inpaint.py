@@ -225,19 +225,26 @@ class PatchDiscriminator(nn.Module):
     """Conditional PatchGAN: the image (real, or the generator's fill pasted in) and the hole, to a map of
     real-or-fake scores, one per ~70 px patch. Instance norm without running statistics, so the network
     holds no state besides its weights (the generator's adversarial loss evaluates it with its weights
-    detached)."""
+    detached). ``spectral``: spectral normalisation of every convolution instead (SN-PatchGAN, as
+    DeepFill v2): a discriminator that cannot sharpen without bound, against which a generator has less
+    to gain from stripes."""
 
-    def __init__(self, width: int = 64, layers: int = 3) -> None:
+    def __init__(self, width: int = 64, layers: int = 3, spectral: bool = False) -> None:
         super().__init__()
-        self.config = {"width": int(width), "layers": int(layers)}
-        blocks: list[nn.Module] = [nn.Conv2d(4, width, 4, stride=2, padding=1), _act()]
+        self.config = {"width": int(width), "layers": int(layers), "spectral": bool(spectral)}
+
+        def conv(c_in: int, c_out: int, stride: int) -> nn.Module:
+            layer = nn.Conv2d(c_in, c_out, 4, stride=stride, padding=1)
+            return nn.utils.parametrizations.spectral_norm(layer) if spectral else layer
+
+        blocks: list[nn.Module] = [conv(4, width, 2), _act()]
         c = width
         for i in range(1, layers + 1):
             c_out = width * min(2 ** i, 8)
-            blocks += [nn.Conv2d(c, c_out, 4, stride=2 if i < layers else 1, padding=1),
-                       nn.InstanceNorm2d(c_out), _act()]
+            blocks += [conv(c, c_out, 2 if i < layers else 1),
+                       nn.Identity() if spectral else nn.InstanceNorm2d(c_out), _act()]
             c = c_out
-        blocks.append(nn.Conv2d(c, 1, 4, padding=1))
+        blocks.append(conv(c, 1, 1))
         self.body = nn.Sequential(*blocks)
 
     def forward(self, image: torch.Tensor, hole: torch.Tensor) -> torch.Tensor:

@@ -64,6 +64,8 @@ class InpainterSpec:
         Share of holes that are strokes and boxes rather than silhouettes.
     l1, adversarial, features : float
         Weights of the reconstruction, GAN and feature terms (features 0: no feature network needed).
+    spectral_norm : bool
+        A spectrally normalised discriminator (see :class:`~unseen.nets.inpaint.PatchDiscriminator`).
     hole_weight : float
         How much more the reconstruction term weighs hole pixels.
     feature_net : str
@@ -80,6 +82,7 @@ class InpainterSpec:
     l1: float = 1.0
     adversarial: float = 0.05
     features: float = 0.2
+    spectral_norm: bool = False
     hole_weight: float = 6.0
     feature_net: str = FEATURE_NET
     val_ratio: float = 0.15
@@ -125,7 +128,7 @@ class InpainterTrainer(Trainer):
             raise InputError(f"--size {self.spec.size}: the {self.spec.arch} generator needs a multiple of "
                              f"{generator.side_multiple}")
         self.network_config = generator.config
-        return InpaintGAN(generator, PatchDiscriminator())
+        return InpaintGAN(generator, PatchDiscriminator(spectral=self.spec.spectral_norm))
 
     def build_datasets(self) -> tuple[Dataset, Dataset]:
         return (InpaintPairs(self.train_backgrounds, self.train_objects, self.spec.size, True, self.spec.free_form),
