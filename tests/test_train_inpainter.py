@@ -104,14 +104,14 @@ def test_a_tiny_gan_learns_to_fill_and_plugs_in_as_a_filler(material: tuple[Path
                                                             capfd) -> None:
     backgrounds, objects = material
     run = tmp_path / "gan"
-    best = train_inpainter(backgrounds, run, objects=objects, epochs=6, batch=4, lr=2e-3, **TINY)
+    best = train_inpainter(backgrounds, run, objects=objects, epochs=10, batch=4, lr=2e-3, **TINY)
     rows = _val_rows(run)
-    assert len(rows) == 6
-    # Measured: hole L1 0.48 -> 0.35, hole PSNR 11.8 -> 14.0 dB over these 30 steps.
+    assert len(rows) == 10
+    # Measured (spectrally normalised discriminator): hole L1 0.49 -> 0.35, hole PSNR 11.6 -> 13.8 dB in 50 steps.
     assert float(rows[-1]["val_loss"]) < 0.85 * float(rows[0]["val_loss"])  # L1 in the holes falls
     assert float(best["psnr_hole"]) > float(rows[0]["val_psnr_hole"]) + 1
     assert (run / "best.pt").is_file() and (run / "curves.png").is_file()
-    assert len(list((run / "samples").glob("epoch_*.png"))) == 6
+    assert len(list((run / "samples").glob("epoch_*.png"))) == 10
     # The run is a filler: only the hole changes, and it becomes like its surroundings.
     filler = get_filler(str(run))
     assert isinstance(filler, LearnedFiller)

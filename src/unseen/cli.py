@@ -407,8 +407,8 @@ def _add_train(commands) -> None:
     what.add_argument("--adversarial", type=float, metavar="W", help="weight of the GAN term (default: 0.05)")
     what.add_argument("--features", type=float, metavar="W", help="weight of the feature term (default: 0.2; 0 "
                                                                   "trains without the ESPNetv2 weights)")
-    what.add_argument("--spectral-norm", action="store_true", default=None,
-                      help="spectrally normalised discriminator (SN-PatchGAN) instead of instance norm")
+    what.add_argument("--spectral-norm", action=argparse.BooleanOptionalAction, default=None,
+                      help="spectrally normalised discriminator (SN-PatchGAN; default) or instance norm")
     what.add_argument("--network", metavar="JSON", help="generator options, e.g. '{\"width\": 32}', or "
                                                         "'{\"prior\": \"none\"}' for a unet without the smooth fill")
     _add_how_to_train(inpainter, batch=4, lr=0.0002)

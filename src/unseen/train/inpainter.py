@@ -65,7 +65,8 @@ class InpainterSpec:
     l1, adversarial, features : float
         Weights of the reconstruction, GAN and feature terms (features 0: no feature network needed).
     spectral_norm : bool
-        A spectrally normalised discriminator (see :class:`~unseen.nets.inpaint.PatchDiscriminator`).
+        A spectrally normalised discriminator (see :class:`~unseen.nets.inpaint.PatchDiscriminator`): of
+        the five runs in docs/benchmarks.md, the only one whose fills never turned to stripes.
     hole_weight : float
         How much more the reconstruction term weighs hole pixels.
     feature_net : str
@@ -82,7 +83,7 @@ class InpainterSpec:
     l1: float = 1.0
     adversarial: float = 0.05
     features: float = 0.2
-    spectral_norm: bool = False
+    spectral_norm: bool = True
     hole_weight: float = 6.0
     feature_net: str = FEATURE_NET
     val_ratio: float = 0.15
