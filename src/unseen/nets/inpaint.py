@@ -223,11 +223,11 @@ class _SeedUp(nn.Module):
 
 class PatchDiscriminator(nn.Module):
     """Conditional PatchGAN: the image (real, or the generator's fill pasted in) and the hole, to a map of
-    real-or-fake scores, one per ~70 px patch. Instance norm without running statistics, so the network
-    holds no state besides its weights (the generator's adversarial loss evaluates it with its weights
-    detached). ``spectral``: spectral normalisation of every convolution instead (SN-PatchGAN, as
-    DeepFill v2): a discriminator that cannot sharpen without bound, against which a generator has less
-    to gain from stripes."""
+    real-or-fake scores, one per ~70 px patch (the generator's adversarial loss evaluates it with its
+    weights detached). Instance norm without running statistics, or, with ``spectral``, spectral
+    normalisation of every convolution instead (SN-PatchGAN, as DeepFill v2; its power-iteration vectors
+    are buffers saved with the weights): a discriminator that cannot sharpen without bound, against which
+    a generator has less to gain from stripes."""
 
     def __init__(self, width: int = 64, layers: int = 3, spectral: bool = False) -> None:
         super().__init__()
