@@ -236,3 +236,23 @@ def test_an_interrupted_run_saves_where_to_resume_unless_its_folder_is_gone(mate
     assert (tmp_path / "kept" / "last.pt").is_file()
     interrupted(tmp_path / "gone", delete=True)  # no FileNotFoundError while saving
     assert not (tmp_path / "gone").exists()
+
+
+def test_a_run_begun_before_the_prior_and_spectral_norm_resumes_as_it_began(material: tuple[Path, Path],
+                                                                            tmp_path: Path) -> None:
+    backgrounds, objects = material
+    run = tmp_path / "old"
+    spec = InpainterSpec(backgrounds=str(backgrounds), objects=str(objects), size=32, features=0.0,
+                         network=TINY["network"], spectral_norm=False)
+    stopped = InpainterTrainer(run, spec, TrainOptions(epochs=1, batch=4, show_progress=False))
+    steps = iter(range(100))
+    stopped.stop_requested = lambda: next(steps) >= 2
+    stopped.fit()
+    # What such a run's last.pt said: no prior in the generator's config, no spectral_norm in the spec.
+    card = torch.load(run / "last.pt", weights_only=False)
+    del card["network"]["prior"], card["spec"]["spectral_norm"]
+    card["spec"]["network"] = {"width": 8, "depth": 3}
+    torch.save(card, run / "last.pt")
+    train_inpainter(None, run, resume=True, show_progress=False)
+    resumed = torch.load(run / "last.pt", weights_only=False)
+    assert resumed["network"]["prior"] == "none" and resumed["spec"]["spectral_norm"] is False

@@ -16,7 +16,7 @@ import torch
 
 from unseen.errors import InputError
 from unseen.inpaint.base import Context, fill_hole
-from unseen.nets.inpaint import build_generator
+from unseen.nets.inpaint import build_generator, saved_generator_config
 from unseen.train.checkpoint import load_checkpoint
 
 # Longest side the generator works at, as a multiple of its training crop: it learned at that scale.
@@ -40,10 +40,7 @@ class LearnedFiller:
         if card.get("task") != "inpainter":
             raise InputError(f"{checkpoint} holds a {card.get('task')} model, not an inpainter")
         self.name = str(checkpoint)
-        network = dict(card["network"])
-        if network.get("arch") == "unet":
-            network.setdefault("prior", "none")  # runs made before the smooth prior existed had none
-        self.generator = build_generator(**network)
+        self.generator = build_generator(**saved_generator_config(card["network"]))
         state = {key[len(_PREFIX):]: value for key, value in card["model"].items() if key.startswith(_PREFIX)}
         self.generator.load_state_dict(state or card["model"])
         self.device = torch.device(device)

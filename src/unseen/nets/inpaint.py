@@ -257,6 +257,15 @@ GENERATORS: dict[str, tuple[Callable[..., nn.Module], str]] = {
 }
 
 
+def saved_generator_config(config: dict[str, Any]) -> dict[str, Any]:
+    """A generator's saved ``config`` as :func:`build_generator` takes it today: a ``unet`` saved before
+    the smooth prior existed had none."""
+    config = dict(config)
+    if config.get("arch") == "unet":
+        config.setdefault("prior", "none")
+    return config
+
+
 def build_generator(arch: str = "unet", **options: Any) -> nn.Module:
     """A generator by name (:data:`GENERATORS`) and its options; ``build_generator(**net.config)`` rebuilds one."""
     if arch not in GENERATORS:

@@ -32,7 +32,8 @@ from torch.utils.data import DataLoader, Dataset
 
 from unseen.errors import InputError
 from unseen.inpaint.quality import RemovalScores
-from unseen.nets.inpaint import PatchDiscriminator, build_generator
+from unseen.nets.inpaint import PatchDiscriminator, build_generator, saved_generator_config
+from unseen.train.checkpoint import LAST, load_checkpoint
 from unseen.train.data.pairs import InpaintPairs, list_pictures, split_names
 from unseen.train.image_losses import FEATURE_NET, FeatureLoss, hinge_discriminator, hinge_generator, masked_l1
 from unseen.train.loop import Trainer, TrainOptions
@@ -215,4 +216,10 @@ def train_inpainter(backgrounds: str | os.PathLike | None, run: str | os.PathLik
         settings = {**settings, **{k: v for k, v in DEFAULT_OPTIONS.items() if settings.get(k) is None}}
     inputs = {"backgrounds": backgrounds, "objects": objects}
     spec, options = resolve_settings(InpainterSpec, InpainterTrainer.task, run, resume, settings, inputs)
+    if resume:
+        # A run goes on with the networks it began with, whatever the defaults have become since.
+        begun = load_checkpoint(run, LAST)
+        config = saved_generator_config(begun["network"])
+        spec["arch"], spec["network"] = config.pop("arch"), config
+        spec.setdefault("spectral_norm", False)  # runs begun before the option had instance norm
     return InpainterTrainer(Path(run), InpainterSpec(**spec), TrainOptions(**options), resume=resume).fit()
