@@ -167,12 +167,8 @@ def remove(input: MediaLike, output: str | os.PathLike | None = None, *, mask: M
     if frame_step < 1:
         raise InputError(f"frame step must be 1 or more, got {frame_step}")
     routes, completer = _flow_completion(flow_completion)
-    if method not in methods() and not is_checkpoint_path(method):
-        raise InputError(f"unknown method {method!r}; choose one of: {', '.join(methods())}, or a trained "
-                         "inpainter (RUN or RUN/best.pt of `unseen train inpainter`)")
-    if hidden_fill not in list_fillers() and not is_checkpoint_path(hidden_fill):
-        raise InputError(f"unknown hidden fill {hidden_fill!r}; choose one of: {', '.join(list_fillers())}, or a "
-                         "trained inpainter (RUN or RUN/best.pt of `unseen train inpainter`)")
+    _check_filler("method", method, methods())
+    _check_filler("hidden fill", hidden_fill, list_fillers())
     focus = None if target is None else _focus(_class_list(target), model, device)
     nothing = (f"no {', '.join(focus.classes)} found in any frame" if focus else "the mask is empty (all black)")
 
@@ -440,6 +436,13 @@ def _run(input: MediaLike, output: str | os.PathLike | None, job: Callable[[Iter
         for frame in progress(frames, clip.frame_count, name, show_progress):
             sink.write(frame)
     return Path(output)
+
+
+def _check_filler(what: str, name: str | os.PathLike, names: list[str]) -> None:
+    """``name`` must be one of ``names`` or a trained inpainter's run; else one line naming the choices."""
+    if str(name) not in names and not is_checkpoint_path(name):
+        raise InputError(f"unknown {what} {str(name)!r}; choose one of: {', '.join(names)}, or a trained "
+                         "inpainter (RUN or RUN/best.pt of `unseen train inpainter`)")
 
 
 def _engine(method: str, sequence: bool, frame_step: int = 1, routes: tuple[str, ...] = FLOW_COMPLETIONS["camera"],

@@ -139,6 +139,8 @@ def push_pull(image: torch.Tensor, known: torch.Tensor, smoothing: int = 0) -> t
     coarse = push_pull(total / weight.clamp(min=1e-6), weight.clamp(max=1), smoothing)
     up = F.interpolate(coarse, size=image.shape[-2:], mode="bilinear", align_corners=False)
     filled = image * known + up * (1 - known)
+    if not smoothing:
+        return filled
     channels = image.shape[1]
     neighbours = _NEIGHBOURS.to(image).expand(channels, 1, 3, 3)
     for _ in range(smoothing):

@@ -170,11 +170,10 @@ class InpainterTrainer(Trainer):
             cv2.imwrite(str(self.run / "samples" / f"epoch_{self.state.epoch + 1:04d}.png"),
                         cv2.cvtColor(np.vstack(shown), cv2.COLOR_RGB2BGR))
         count = max(1, len(loader))
-        out = {"loss": l1 / count, "psnr_hole": result["psnr_hole"], "detail": detail,
-               "score": result["psnr_hole"] - DETAIL_WEIGHT * abs(1 - detail)}
-        if self._features is not None:
-            out |= {"features": features / count, "score": -FEATURE_SCALE * features / count}
-        return out
+        out = {"loss": l1 / count, "psnr_hole": result["psnr_hole"], "detail": detail}
+        if self._features is None:
+            return out | {"score": result["psnr_hole"] - DETAIL_WEIGHT * abs(1 - detail)}
+        return out | {"features": features / count, "score": -FEATURE_SCALE * features / count}
 
     def model_card(self) -> dict[str, Any]:
         return {"task": self.task, "network": self.network_config, "size": self.spec.size, "spec": asdict(self.spec)}
