@@ -15,7 +15,7 @@ from starlette.testclient import TestClient
 from unseen.serve import Limits, Workspace, create_app
 from unseen.serve.store import ACTIVE
 
-from conftest import make_video, probe, textured_frame
+from conftest import make_video, probe, shared_path, textured_frame
 
 
 def scene(width: int = 160, height: int = 120, index: int = 0, centre: tuple[int, int] | None = None) -> np.ndarray:
@@ -98,6 +98,7 @@ def test_a_click_gives_the_object_under_it(client: TestClient) -> None:
 
 def test_a_video_job_keeps_frames_fps_and_sound_and_a_preview_shows_a_few_frames(client: TestClient,
                                                                                 tmp_path: Path) -> None:
+    shared_path("models", "nanotrack_v2_backbone.onnx")  # the click is followed through the video
     images = [scene(index=t, centre=(50 + 3 * t, 60)) for t in range(16)]
     make_video(tmp_path / "clip.mp4", images=images)
     meta = upload(client, "clip.mp4", (tmp_path / "clip.mp4").read_bytes()).json()
@@ -127,8 +128,6 @@ def test_a_video_job_keeps_frames_fps_and_sound_and_a_preview_shows_a_few_frames
 
 
 def test_background_replacement_of_a_photo(client: TestClient) -> None:
-    from conftest import shared_path
-
     person = shared_path("data", "photos", "objects", "images")
     photo = next(p for p in sorted(person.iterdir()) if p.suffix in (".png", ".jpg"))
     meta = upload(client, photo.name, photo.read_bytes()).json()

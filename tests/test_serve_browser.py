@@ -130,6 +130,7 @@ def test_a_clicked_object_is_followed_and_removed_from_a_video(server: str, brow
     from selenium.webdriver.common.action_chains import ActionChains
     from selenium.webdriver.common.by import By
 
+    shared_path("models", "nanotrack_v2_backbone.onnx")  # the click is followed through the video
     images = [scene(320, 240, index=t, centre=(90 + 4 * t, 120)) for t in range(24)]
     make_video(tmp_path / "street.mp4", images=images, width=320, height=240)
     _open(browser, server, tmp_path / "street.mp4")
