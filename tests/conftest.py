@@ -156,6 +156,17 @@ def hole_error(out: list[np.ndarray], truth: list[np.ndarray], holes: list[np.nd
     return float(np.mean([np.abs(o.astype(float) - g)[h].mean() for o, g, h in zip(out, truth, holes, strict=True)]))
 
 
+def hole_detail(out: list[np.ndarray], truth: list[np.ndarray], holes: list[np.ndarray]) -> float:
+    """Gradient energy inside the holes (their seam left out) relative to the truth's, as the referee's
+    ``detail``: 1 = as sharp as the real background, below 1 = blurred."""
+    def energy(image: np.ndarray, inner: np.ndarray) -> float:
+        gray = cv2.cvtColor(image, cv2.COLOR_RGB2GRAY).astype(np.float32)
+        return float(np.hypot(cv2.Sobel(gray, cv2.CV_32F, 1, 0), cv2.Sobel(gray, cv2.CV_32F, 0, 1))[inner].sum())
+    inners = [cv2.erode(h.astype(np.uint8), np.ones((5, 5), np.uint8)) > 0 for h in holes]
+    return (sum(energy(o, i) for o, i in zip(out, inners, strict=True))
+            / sum(energy(g, i) for g, i in zip(truth, inners, strict=True)))
+
+
 def run(engine, images: list[np.ndarray], holes: list[np.ndarray]) -> list[np.ndarray]:
     frames = (Frame(image, i, f"{i:05d}") for i, image in enumerate(images))
     return [f.image for f in engine.fill_frames(zip(frames, holes, strict=True))]
