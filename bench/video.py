@@ -26,6 +26,7 @@ Everything is printed as markdown tables on stdout, section by section, with PAS
 from __future__ import annotations
 
 import argparse
+import contextlib
 import dataclasses
 import json
 import os
@@ -36,7 +37,7 @@ import sys
 import tempfile
 import time
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from fractions import Fraction
 from pathlib import Path
 
@@ -45,6 +46,8 @@ import numpy as np
 
 import unseen
 from unseen.api import DEFAULT_DILATE
+from unseen.inpaint.stepped import SteppedFiller
+from unseen.inpaint.video import FlowVideoFiller
 from unseen.media import Frame, VideoWriter, clip_writer, open_clip
 
 from common import ROOT, load_score_holes, markdown_table, shared_dir
@@ -111,14 +114,50 @@ def prepare_case(referee, spec: Path, out: Path) -> Path:
     return case
 
 
-def method_options(method: str) -> dict[str, str]:
-    """``remove``'s options for a method of the command line: ``flow:COMPLETION`` is the flow engine with
-    that ``flow_completion`` (``flow:learned``, ``flow:camera``, ``flow:RUN``); ``+hidden=FILL`` after it
-    sets ``hidden_fill``, the photo filler for what no frame shows (``flow:learned+hidden=gan``)."""
-    method, _, hidden = method.partition("+hidden=")
+def method_options(method: str) -> tuple[dict[str, str], dict[str, object]]:
+    """``remove``'s options for a method of the command line, and the video engine's fields to override:
+    ``flow:COMPLETION`` is the flow engine with that ``flow_completion`` (``flow:learned``, ``flow:camera``,
+    ``flow:RUN``); each ``+KEY=VALUE`` after it sets ``hidden_fill`` (``+hidden=gan``: the photo filler for
+    what no frame shows) or a field of :class:`~unseen.inpaint.video.FlowVideoFiller` (``+doubt=10+hits=4``,
+    values read as JSON), for ablations."""
+    method, *extras = method.split("+")
     name, _, completion = method.partition(":")
-    return {"method": name, **({"flow_completion": completion} if completion else {}),
-            **({"hidden_fill": hidden} if hidden else {})}
+    options: dict[str, str] = {"method": name, **({"flow_completion": completion} if completion else {})}
+    fields: dict[str, object] = {}
+    for extra in extras:
+        key, _, value = extra.partition("=")
+        if key == "hidden":
+            options["hidden_fill"] = value
+        elif key in {f.name for f in dataclasses.fields(FlowVideoFiller)}:
+            fields[key] = json.loads(value)
+        else:
+            raise SystemExit(f"{method}: +{key}= is neither hidden= nor a FlowVideoFiller field")
+    return options, fields
+
+
+@contextlib.contextmanager
+def engine_fields(fields: dict[str, object]) -> Iterator[None]:
+    """While inside, the engine that ``unseen.remove`` builds has ``fields`` replaced (none: unchanged)."""
+    build = unseen.api._engine
+
+    def patched(*args, **kwargs):
+        engine = build(*args, **kwargs)
+        if fields and isinstance(engine, SteppedFiller):
+            engine.engine = dataclasses.replace(engine.engine, **fields)
+        return engine
+
+    unseen.api._engine = patched
+    try:
+        yield
+    finally:
+        unseen.api._engine = build
+
+
+def remove_with(method: str, source: Path, output: Path, **kwargs) -> object:
+    """``unseen.remove(source, output, **kwargs)`` with a method of the command line (:func:`method_options`)."""
+    options, fields = method_options(method)
+    with engine_fields(fields):
+        return unseen.remove(source, output, **options, **kwargs)
 
 
 def fill_case(referee, case: Path, method: str, results: Path) -> float:
@@ -129,7 +168,7 @@ def fill_case(referee, case: Path, method: str, results: Path) -> float:
     if method == "telea":
         referee.baseline(str(case), str(results), "telea")
     else:
-        unseen.remove(case / "input", results, mask=case / "masks", dilate_px=0, **method_options(method))
+        remove_with(method, case / "input", results, mask=case / "masks", dilate_px=0)
     return time.perf_counter() - start
 
 
@@ -272,8 +311,7 @@ def speed(names: list[str], methods: list[str], out: Path, repeats: int) -> list
         result.transcode = best_time(lambda v=video: transcode(v, out / "speed" / "transcoded.mp4"), repeats)
         for method in methods:
             def job(v=video, m=method, k=masks):
-                return unseen.remove(v, out / "speed" / "removed.mp4", mask=k, dilate_px=DEFAULT_DILATE,
-                                     **method_options(m))
+                return remove_with(m, v, out / "speed" / "removed.mp4", mask=k, dilate_px=DEFAULT_DILATE)
             try:
                 result.methods[method] = best_time(job, repeats)
             except Exception as exc:
@@ -402,7 +440,9 @@ def memory_run(minutes: float, method: str) -> MemoryResult:
         start = time.perf_counter()
         video, mask, frames = synthetic_video(folder, minutes)
         generate = time.perf_counter() - start
-        options = method_options(method)
+        options, fields = method_options(method)
+        if fields:
+            raise SystemExit(f"{method}: engine fields are not measured for memory (the run is the command line)")
         command = [sys.executable, "-m", "unseen", "remove", str(video), "--mask", str(mask),
                    "-o", str(folder / "clean.mp4"), "--method", options["method"], "-q"]
         if "flow_completion" in options:
