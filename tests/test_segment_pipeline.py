@@ -17,7 +17,7 @@ import unseen
 from unseen.cli import main
 from unseen.errors import InputError
 from unseen.masks.clean import clean_labels, fill_holes, keep_largest, remove_small
-from unseen.masks.segmented import Segmentation, segment_frames, smooth_in_time, warn_floods
+from unseen.masks.segmented import Segmentation, held_over, segment_frames, smooth_in_time, warn_floods
 from unseen.media import Frame, read_image
 from unseen.segment.base import default_segmenter, get_segmenter, list_segmenters
 from unseen.segment.focus import Focus, zoom_box
@@ -129,6 +129,55 @@ def test_tidying_removes_specks_fills_enclosed_holes_and_keeps_the_largest_objec
     labels = np.where(mask, 2, 0).astype(np.uint8)
     cleaned = clean_labels(labels, min_area=10, max_hole=20)
     assert cleaned[21, 21] == 2 and cleaned[51, 51] == 0 and cleaned[5, 50] == 2
+
+
+class Scripted:
+    """A stand-in network for the per-video logic: each call answers with the next of the given 'thing'
+    probability maps (the frames themselves are not looked at)."""
+
+    name, classes = "scripted", ("background", "thing")
+
+    def __init__(self, maps: list[np.ndarray]):
+        self.maps = iter(maps)
+
+    def predict(self, rgb: np.ndarray) -> np.ndarray:
+        thing = next(self.maps)
+        return np.stack([1 - thing, thing], axis=2)
+
+
+def test_a_part_the_network_doubts_for_a_frame_stays_while_a_doubtful_stranger_is_not_taken():
+    # A body the network is sure of, a leg it sees in every frame but the middle one (motion blur), and in
+    # the middle frame alone a fairly likely blob elsewhere. Smoothed over time both are at ~0.43 there.
+    maps = []
+    for t in range(5):
+        thing = np.zeros((120, 160), np.float32)
+        thing[20:70, 60:90] = 0.95  # body
+        thing[70:110, 62:74] = 0.2 if t == 2 else 0.9  # leg, joined to the body
+        if t == 2:
+            thing[30:60, 120:150] = 0.6  # a stranger, on its own
+        maps.append(thing)
+    frames = [Frame(np.zeros((120, 160, 3), np.uint8), t, f"{t:05d}") for t in range(5)]
+    found = [s.mask for _, s in segment_frames(iter(frames), Focus(Scripted(maps), ["thing"], zoom=False), 1)]
+    assert all(mask[90, 68] for mask in found)  # the leg, every frame (without hysteresis: not in frame 2)
+    assert not any(mask[45, 135] for mask in found)
+    # Photos (no smoothing) are each on their own: nothing is held over from the one before.
+    alone = [s.mask for _, s in segment_frames(iter(frames), Focus(Scripted(maps), ["thing"], zoom=False), 0)]
+    assert not alone[2][90, 68] and alone[1][90, 68]
+
+
+def test_holding_over_needs_the_last_frames_mask_nearby_and_a_join_to_this_frames_own():
+    probs = np.zeros((60, 80, 2), np.float32)
+    probs[..., 0] = 1.0
+    probs[10:30, 10:30] = (0.1, 0.9)  # sure
+    probs[30:50, 12:18] = (0.6, 0.4)  # fairly likely, joined
+    probs[10:30, 50:60] = (0.6, 0.4)  # fairly likely, apart
+    labels = (probs.argmax(axis=2)).astype(np.uint8)
+    everywhere = np.ones((60, 80), bool)
+    grown = held_over(probs, labels, everywhere, 2)
+    assert grown[40, 15] == 1 and grown[20, 55] == 0
+    assert held_over(probs, labels, labels > 0, 2)[45, 15] == 0  # the last frame had nothing there
+    probs[30:50, 12:18] = (0.8, 0.2)
+    assert held_over(probs, labels, everywhere, 2)[40, 15] == 0  # too unlikely
 
 
 def test_segment_frames_streams_every_frame_in_order_with_soft_foreground_that_agrees_with_labels(pascal):
