@@ -173,7 +173,8 @@ def _add_common(parser: argparse.ArgumentParser) -> None:
     _add_model(parser)
     parser.add_argument("--smoothing", type=int, default=api.DEFAULT_SMOOTHING, metavar="N",
                         help="average the segmenter's output over N frames on each side so masks do not "
-                             f"flicker (default: {api.DEFAULT_SMOOTHING}; 0: every frame alone)")
+                             "flicker, and keep what the last frame's mask held where the network is fairly sure "
+                             f"(default: {api.DEFAULT_SMOOTHING}; 0: every frame alone)")
     parser.add_argument("--frame-format", default="png", metavar="EXT",
                         help="image format of output frames when OUTPUT is a folder (default: png)")
     _add_folder(parser)
