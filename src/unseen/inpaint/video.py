@@ -185,9 +185,9 @@ class FlowVideoFiller:
     context
         Finished frames kept at the start of the next window, so fills continue across windows.
     hits
-        Sightings averaged per hole pixel in each direction (past, future). 2 rather than 4 since the
-        learned flow completion: each further sighting comes from farther along a drifting chain, and
-        the average blurs (detail +0.01, +0.02 to +0.07 dB on the hole cases, and less work).
+        Sightings averaged per hole pixel in each direction (past, future). 2 would be a little sharper
+        on the hole cases (detail +0.01, +0.02 to +0.07 dB), but a piece of the removed object that
+        another frame's mask missed then weighs twice as much: a ghost of it stays (tests/test_track.py).
     keyframe_filler
         Photo filler for what no frame shows.
     flow_preset, flow_side, flow_scale
@@ -226,7 +226,7 @@ class FlowVideoFiller:
     window: int = 40
     lookahead: int = 10
     context: int = 6
-    hits: int = 2
+    hits: int = 4
     keyframe_filler: str = "patch"
     flow_preset: str = "medium"
     flow_side: int = 480
