@@ -33,8 +33,8 @@ FLOOD_SHARE = 0.4
 FLOOD_JUMP = 3.0  # times the median share over the whole video
 # Hysteresis over time: where the last frame's mask was (grown by HOLD_REACH of the frame's longer side),
 # a pixel stays in the mask down to this probability, if it joins this frame's own mask. Measured with
-# bench/segment.py --wide (default models): person recall up on all 10 DAVIS-style clips (mean 0.50 ->
-# 0.53; parkour's frames missing > 10 % of the person 40 % -> 18 %), car-roundabout recall 0.935 -> 0.967
+# bench/segment.py --wide (default models): person recall up on all 10 video cases (mean over its 15 person
+# cases 0.50 -> 0.53; parkour's frames missing > 10 % of the person 40 % -> 18 %), car-roundabout recall 0.935 -> 0.967
 # (frames missing > 10 % of the car 13 % -> 5 %); IoU within -0.013..+0.03; what the person model wrongly
 # finds on animals grows with it (mean 6.1 % -> 6.7 % of the frame). A reach of 1 % gave 0.006 more
 # recall but the car's IoU fell under 0.80.
@@ -160,13 +160,14 @@ def segment_frames(frames: Iterable[Frame], focus: Focus, smoothing: int = DEFAU
             held.append(frame)
             yield focus.probs(frame.image)
 
-    previous = None
+    previous: np.ndarray | None = None  # the last frame's mask (hysteresis), in a video of one frame size
     for probs in smooth_in_time(probabilities(), smoothing):
         frame = held.popleft()
         area = frame.image.shape[0] * frame.image.shape[1]
-        found = tidy(probs, round(MIN_AREA_FRACTION * area), round(MAX_HOLE_FRACTION * area), largest,
-                     previous if smoothing > 0 and previous is not None and previous.shape == probs.shape[:2] else None)
-        previous = found.mask
+        if previous is not None and previous.shape != probs.shape[:2]:
+            previous = None
+        found = tidy(probs, round(MIN_AREA_FRACTION * area), round(MAX_HOLE_FRACTION * area), largest, previous)
+        previous = found.mask if smoothing > 0 else None
         yield frame, found
 
 
