@@ -531,7 +531,9 @@ def parse_args() -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--out", type=Path, default=ROOT / "out" / "bench-video", help="work folder (cases cached)")
     p.add_argument("--methods", default="flow", help="comma-separated unseen methods (default: flow); "
-                                                      "flow:COMPLETION for a flow completion (flow:camera)")
+                                                      "flow:COMPLETION for a flow completion (flow:camera); "
+                                                      "+hidden=FILL, +FIELD=VALUE after it: the fill of what no "
+                                                      "frame shows, an engine field (flow:learned+doubt=10)")
     p.add_argument("--cases", help="comma-separated case names, referee's or held-out (default: all)")
     p.add_argument("--clips", default=",".join(SPEED_CLIPS), help="clips timed for speed")
     p.add_argument("--repeats", type=int, default=2, help="speed runs per clip and method (best kept)")
