@@ -160,12 +160,12 @@ def segment_frames(frames: Iterable[Frame], focus: Focus, smoothing: int = DEFAU
             held.append(frame)
             yield focus.probs(frame.image)
 
-    previous: np.ndarray | None = None  # the last frame's mask (hysteresis), in a video of one frame size
+    # The last frame's mask, for the hysteresis: only where frames are smoothed together, which already
+    # needs them all of one size.
+    previous: np.ndarray | None = None
     for probs in smooth_in_time(probabilities(), smoothing):
         frame = held.popleft()
         area = frame.image.shape[0] * frame.image.shape[1]
-        if previous is not None and previous.shape != probs.shape[:2]:
-            previous = None
         found = tidy(probs, round(MIN_AREA_FRACTION * area), round(MAX_HOLE_FRACTION * area), largest, previous)
         previous = found.mask if smoothing > 0 else None
         yield frame, found
