@@ -14,6 +14,7 @@ from test_cli import run
 from unseen.errors import InputError
 from unseen.media import Frame, open_clip, read_gray, write_image
 from unseen.track import Prompt, check_prompts, nanotrack_files, parse_prompt, parse_prompts, track_objects
+from unseen.track.follow import MOTION_WEIGHT, MOTION_YES, motion_odds
 
 from conftest import make_video, shared_path, textured_frame
 
@@ -105,6 +106,32 @@ def test_prompts_outside_the_frame_or_past_the_end_are_refused_and_boxes_cut_to_
 
 
 # -- following -------------------------------------------------------------------------------------------
+
+def panning_flow(moving: np.ndarray, own: tuple[float, float]) -> np.ndarray:
+    """A 96x128 flow: the camera pans and zooms a little; the ``moving`` pixels move by ``own`` instead."""
+    y, x = np.mgrid[0:96, 0:128].astype(np.float32)
+    flow = np.dstack([2 + 0.01 * (x - 64), 0.5 + 0.01 * (y - 48)]).astype(np.float32)
+    flow[moving] = own
+    return flow
+
+
+def test_what_moves_with_the_object_counts_for_it_and_what_moves_with_the_camera_against_it() -> None:
+    y, x = np.mgrid[0:96, 0:128]
+    body = (np.abs(x - 50) < 14) & (np.abs(y - 48) < 20)
+    wheel = (np.abs(x - 74) < 8) & (np.abs(y - 60) < 8)  # a part the carried mask lost, moving along
+    unsure = np.zeros(body.shape, bool)
+    odds = motion_odds(panning_flow(body | wheel, (-4.0, 1.0)), body.astype(np.float32), unsure)
+    yes = MOTION_YES * MOTION_WEIGHT
+    assert odds[body].mean() > 0.9 * yes and odds[wheel].mean() > 0.9 * yes
+    background = ~cv2.dilate((body | wheel).astype(np.uint8), np.ones((9, 9), np.uint8)).astype(bool)
+    assert odds[background].max() < -0.9 * MOTION_WEIGHT
+    # An object carried along with the background (a parked car under a pan) says nothing by its motion.
+    still = panning_flow(np.zeros(body.shape, bool), (0.0, 0.0))
+    assert not motion_odds(still, body.astype(np.float32), unsure).any()
+    # Nor does a flow that failed its round trip.
+    unsure[:, 100:] = True
+    assert not motion_odds(panning_flow(body, (-4.0, 1.0)), body.astype(np.float32), unsure)[:, 100:].any()
+
 
 @pytest.mark.usefixtures("models")
 def test_a_box_on_the_first_frame_follows_the_ball_behind_the_band_and_out_again() -> None:
