@@ -12,6 +12,12 @@ the table gives the mean end-point error (EPE, pixels of the engine's flow grid)
 per case and on average, and how the EPE of each compares with the camera's in the same run. ``best`` is
 the per-pixel better of camera and border (what the engine's agreement weighting could reach at most
 with those two).
+
+``--neighbours`` asks instead what the neighbouring frames' flows know about a hole (the temporal input
+ProPainter's completion uses): for the flow from frame t to t+1, the flow back from t+1 (outside its own
+hole) and the flow from t-1 into t (outside its hole) are carried along themselves into frame t; the table
+gives the share of the hole each reaches and the EPE there of what it carries, next to the learned
+completion's EPE on the same pixels.
 """
 
 from __future__ import annotations
@@ -21,6 +27,7 @@ import os
 import time
 from pathlib import Path
 
+import cv2
 import numpy as np
 
 from unseen.inpaint.flow import FlowEstimator, working_hole
@@ -62,6 +69,66 @@ def case_errors(case: Path, completions: dict, every: int) -> dict[str, float]:
     return {name: total / max(1, pixels) for name, total in sums.items()}
 
 
+def carried_flow(flow: np.ndarray, hole: np.ndarray, sign: float, target: np.ndarray
+                 ) -> tuple[np.ndarray, np.ndarray]:
+    """What a neighbouring frame's ``flow`` into this frame says of the ``target`` hole's flow: each of its
+    pixels outside its own ``hole`` lands at ``position + flow`` and brings ``sign * flow`` (-1: the flow
+    back, reversed; +1: the flow from the frame before, motion assumed steady); averaged over a 3x3
+    neighbourhood. Returns the flow and the target's pixels reached."""
+    h, w = target.shape
+    ys, xs = np.nonzero(~hole)
+    values = flow[ys, xs]
+    tx, ty = np.rint(xs + values[:, 0]).astype(int), np.rint(ys + values[:, 1]).astype(int)
+    inside = (tx >= 0) & (tx < w) & (ty >= 0) & (ty < h)
+    index = ty[inside] * w + tx[inside]
+    counts = cv2.blur(np.bincount(index, minlength=h * w).reshape(h, w).astype(np.float32), (3, 3))
+    sums = cv2.blur(np.stack([np.bincount(index, sign * values[inside, c], h * w) for c in (0, 1)], axis=-1)
+                    .reshape(h, w, 2).astype(np.float32), (3, 3))
+    reached = (counts > 0) & target
+    out = np.zeros_like(flow)
+    out[reached] = sums[reached] / counts[reached][:, None]
+    return out, reached
+
+
+def neighbour_errors(case: Path, every: int) -> dict[str, float]:
+    """Shares of the holes (forward flows, frames 1..n-2) that the flow back and the flow from the frame before
+    reach, the mean EPE of what they carry there, and the learned completion's EPE on the same pixels."""
+    engine = FlowVideoFiller()
+    estimator = FlowEstimator(engine.flow_preset, engine.flow_side, engine.flow_scale)
+    frames, truths = list_images(case / "input"), list_images(case / "gt")
+    holes = [read_gray(path) > 127 for path in list_images(case / "masks")]
+    learned = LearnedFlowCompletion(DEFAULT_WEIGHTS)
+    totals: dict[str, float] = {}
+    for t in range(1, len(frames) - 1, every):
+        images = [read_image(frames[i]) for i in (t - 1, t, t + 1)]
+        grays = [estimator.gray(image, hole) for image, hole in zip(images, holes[t - 1:t + 2], strict=True)]
+        flow_holes = [working_hole(dilate(hole, engine.flow_margin), grays[0].shape) for hole in holes[t - 1:t + 2]]
+        scale = images[0].shape[1] / grays[0].shape[1]
+        hole = flow_holes[1]
+        if not hole.any():
+            continue
+        clean = [estimator.gray(read_image(truths[i])) for i in (t, t + 1)]
+        truth = estimator.flow(clean[0], clean[1], scale)
+        ahead = estimator.flow(grays[1], grays[2], scale)
+        guess_error = np.linalg.norm(learned(ahead, hole, scale, grays[1]) - truth, axis=2) / scale
+        neighbours = {"back": (estimator.flow(grays[2], grays[1], scale), flow_holes[2], -1.0),
+                      "before": (estimator.flow(grays[0], grays[1], scale), flow_holes[0], 1.0)}
+        totals["pixels"] = totals.get("pixels", 0) + int(hole.sum())
+        for name, (flow, source_hole, sign) in neighbours.items():
+            carried, reached = carried_flow(flow, source_hole, sign, hole)
+            error = np.linalg.norm(carried - truth, axis=2) / scale
+            for key, value in ((name, reached.sum()), (f"{name} EPE", error[reached].sum()),
+                               (f"{name} learned EPE", guess_error[reached].sum())):
+                totals[key] = totals.get(key, 0) + float(value)
+    pixels = max(1.0, totals.pop("pixels", 0))
+    out = {}
+    for name in ("back", "before"):
+        reached = max(1.0, totals.get(name, 0))
+        out |= {f"{name}: share": totals.get(name, 0) / pixels, f"{name}: EPE": totals.get(f"{name} EPE", 0) / reached,
+                f"{name}: learned EPE": totals.get(f"{name} learned EPE", 0) / reached}
+    return out
+
+
 def parse_args() -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--out", type=Path, default=ROOT / "out" / "bench-video", help="work folder (cases cached)")
@@ -69,6 +136,8 @@ def parse_args() -> argparse.Namespace:
     p.add_argument("--completers", help="also trained flow completers (RUN or .pt, comma-separated), each named "
                                         "by its folder")
     p.add_argument("--every", type=int, default=1, help="every Nth frame pair (faster)")
+    p.add_argument("--neighbours", action="store_true",
+                   help="what the neighbouring frames' flows know of each hole, against the learned completion")
     return p.parse_args()
 
 
@@ -81,6 +150,9 @@ def main() -> None:
         completions[(path.parent if path.suffix == ".pt" else path).name] = LearnedFlowCompletion(run)
     referee = load_score_holes()
     specs = case_specs(args.cases)
+    if args.neighbours:
+        print_neighbours(referee, specs, args)
+        return
     names = [*completions, "best"]
     print(f"# Flow completion benchmark ({time.strftime('%Y-%m-%d %H:%M')}, {os.cpu_count()} cores): mean EPE "
           "inside the holes, px of the engine's flow grid (lower is better)\n", flush=True)
@@ -97,6 +169,17 @@ def main() -> None:
         rows.append(["**mean**", *(f"**{mean[name]:.3f}**" for name in names)])
         rows.append(["x camera", *(f"{mean[name] / mean['camera']:.2f}" for name in names)])
         print(f"## {title}\n\n" + markdown_table(["case", *names], rows) + "\n", flush=True)
+
+
+def print_neighbours(referee, specs: tuple[list[Path], list[Path]], args: argparse.Namespace) -> None:
+    """The ``--neighbours`` table: per case, what the flow back and the flow from the frame before reach."""
+    print(f"# Neighbouring flows in the holes ({time.strftime('%Y-%m-%d %H:%M')}): share of each hole reached, EPE "
+          "there of the carried flow and of the learned completion (px of the engine's flow grid)\n", flush=True)
+    rows = []
+    for spec in specs[0] + specs[1]:
+        errors = neighbour_errors(prepare_case(referee, spec, args.out), args.every)
+        rows.append([spec.stem, *(f"{value:.2f}" for value in errors.values())])
+    print(markdown_table(["case", *errors], rows), flush=True)
 
 
 if __name__ == "__main__":
