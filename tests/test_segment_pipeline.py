@@ -62,7 +62,7 @@ def parkour_folder(tmp_path_factory) -> Path:
 
 def test_default_model_is_each_class_best_and_an_all_rounder_for_several():
     assert default_segmenter(["person"]) == "selfie-landscape"
-    assert default_segmenter(["car"]) == "espnetv2-pascal-s1"
+    assert default_segmenter(["car"]) == "unseen-car"
     assert default_segmenter(["person", "car"]) == default_segmenter(["dog"]) == "espnetv2-pascal"
     assert default_segmenter(["road", "car"]) == "espnetv2-city"
     with pytest.raises(InputError, match="no shipped model knows unicorn"):

@@ -164,10 +164,11 @@ def _register_builtins() -> None:
     builtins.register_all()
 
 
-# Each class's best shipped model, by bench/segment.py on the shared clips (docs/benchmarks.md): people
-# alone: selfie-landscape with the zoomed second look (parkour object IoU 0.83 at ~45 fps; ESPNetv2-PASCAL
-# 0.81 at ~12 fps); cars alone: the small ESPNetv2-PASCAL (car-roundabout 0.81 vs 0.75 for s=2.0).
-BEST_FOR = {"person": "selfie-landscape", "car": "espnetv2-pascal-s1"}
+# Each class's best shipped model, by bench/segment.py (docs/benchmarks.md): people alone: selfie-landscape
+# with the zoomed second look (parkour object IoU 0.83 at ~45 fps; ESPNetv2-PASCAL 0.81 at ~12 fps); cars
+# alone: unseen-car, the small ESPNetv2-PASCAL confirmed by our street model, by the wide benchmark (mean
+# IoU 0.705 vs 0.582, worst-frame false positives 2.6 % vs 6.7 % of the image, 10.8 fps at 854x480).
+BEST_FOR = {"person": "selfie-landscape", "car": "unseen-car"}
 # Several classes together: the first model that knows them all (PASCAL's s=2.0 model is the better
 # all-rounder: parkour person 0.81 vs 0.74 for s=1.0); Cityscapes adds the street classes PASCAL lacks.
 DEFAULT_ORDER = ("espnetv2-pascal", "espnetv2-city")

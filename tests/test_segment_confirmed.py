@@ -1,0 +1,40 @@
+"""One class from two segmenters: the proposer's mask counts inside the confirmer's objects' outlines."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+from unseen.segment.confirmed import ConfirmedSegmenter
+
+
+class Fixed:
+    """A stand-in network that always answers with one 'car' probability map."""
+
+    classes = ("background", "car")
+
+    def __init__(self, name: str, car: np.ndarray):
+        self.name, self.car = name, car
+
+    def predict(self, rgb: np.ndarray) -> np.ndarray:
+        return np.stack([1 - self.car, self.car], axis=2)
+
+
+def test_a_car_is_whole_where_one_model_misses_its_flanks_and_the_road_shadow_the_other_adds_is_not() -> None:
+    proposed = np.zeros((60, 80), np.float32)  # coarser than the confirmer: the output takes the finer grid
+    proposed[20:40, 10:40] = 0.9  # the close car, whole
+    proposed[40:55, 0:50] = 0.8  # its hard shadow across the road, joined to it
+    confirmed = np.zeros((120, 160), np.float32)
+    confirmed[40:80, 20:80] = 0.9
+    confirmed[55:65, 35:65] = 0.1  # its shiny flank, missed
+    confirmed[50:56, 120:128] = 0.8  # a small distant car the proposer does not see
+    car = ConfirmedSegmenter("both", "car", Fixed("proposer", proposed), Fixed("confirmer", confirmed))
+    probability = car.predict(np.zeros((240, 320, 3), np.uint8))
+    assert car.classes == ("background", "car") and probability.shape == (120, 160, 2)
+    found = probability[..., 1] > 0.5
+    assert found[40:80, 20:80].all() and found[50:56, 120:128].all()
+    shadow = cv2.resize(proposed, (160, 120), interpolation=cv2.INTER_NEAREST) > 0.5
+    shadow[:84] = False  # beyond the car's outline (and the few pixels it may reach past it)
+    assert shadow.sum() > 1000 and not found[shadow].any()
+    assert found.sum() < 1.1 * (40 * 60 + 6 * 8)
+
