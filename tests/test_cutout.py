@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import cv2
@@ -95,10 +96,15 @@ def test_find_objects_splits_a_class_into_its_objects() -> None:
     assert [item.label for item in find_objects(labels, min_area=50, keep_cut_off=True)] == [1, 1, 2]
 
 
-def test_cars_are_cut_out_of_a_real_street_photo(tmp_path: Path, capfd) -> None:
+def test_cars_are_cut_out_of_real_street_photos(tmp_path: Path, capfd) -> None:
+    # Six photos spread over CamVid: in some every car touches the frame's edge or a bus (CamVid's "car"
+    # includes buses, and so does our street model's) and is rightly left out.
     street = shared_path("data", "train", "seg-street", "images")
-    photo = sorted(street.iterdir())[0]
-    code, err = run(capfd, "cutout", photo, "--classes", "car", "-o", tmp_path / "cars", "--min-area", "1500")
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    for photo in sorted(street.iterdir())[::100]:
+        shutil.copy(photo, photos)
+    code, err = run(capfd, "cutout", photos, "--classes", "car", "-o", tmp_path / "cars", "--min-area", "1500")
     assert code == 0, err
     cars = sorted((tmp_path / "cars").iterdir())
     assert cars, err

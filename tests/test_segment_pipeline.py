@@ -61,7 +61,9 @@ def parkour_folder(tmp_path_factory) -> Path:
 # --- choosing a model -------------------------------------------------------------------------------------
 
 def test_default_model_is_each_class_best_and_an_all_rounder_for_several():
-    assert default_segmenter(["person"]) == "selfie-landscape"
+    assert default_segmenter(["person"]) == "espnetv2-pascal"
+    assert default_segmenter(["person"], background=True) == "selfie-landscape"
+    assert default_segmenter(["car"], background=True) == "unseen-car"
     assert default_segmenter(["car"]) == "unseen-car"
     assert default_segmenter(["person", "car"]) == default_segmenter(["dog"]) == "espnetv2-pascal"
     assert default_segmenter(["road", "car"]) == "espnetv2-city"
@@ -282,7 +284,8 @@ def test_asking_for_a_gpu_that_is_not_there_fails_in_one_line(parkour_folder, tm
     err = capsys.readouterr().err
     assert code == 2 and "no CUDA GPU" in err and len(err.strip().splitlines()) == 1
     # LiteRT models run on the CPU whatever is asked, and say so
-    assert main(["segment", str(parkour_folder), "-o", str(tmp_path / "out"), "--device", "cuda", "-q"]) == 0
+    assert main(["segment", str(parkour_folder), "-o", str(tmp_path / "out"), "--model", "selfie-landscape",
+                 "--device", "cuda", "-q"]) == 0
     assert len(list((tmp_path / "out").iterdir())) == len(PARKOUR_FRAMES)
 
 

@@ -302,7 +302,7 @@ def replace_background(input: MediaLike, output: str | os.PathLike | None = None
     if smoothing < 0:
         raise InputError(f"smoothing must be 0 or more frames, got {smoothing}")
     backdrop = backgrounds.parse_background(background)
-    focus = _focus(["person"], model, device)
+    focus = _focus(["person"], model, device, background=True)
 
     def composited(frames: Iterable[Frame], sequence: bool) -> Iterator[Frame]:
         for frame, found in _segmented(frames, focus, sequence, smoothing):
@@ -371,8 +371,8 @@ def _class_list(classes: str | list[str] | tuple[str, ...]) -> list[str]:
     return list(dict.fromkeys(names))
 
 
-def _focus(classes: list[str], model: str | None, device: str = "cpu") -> Focus:
-    return Focus(get_segmenter(model or default_segmenter(classes), device), classes)
+def _focus(classes: list[str], model: str | None, device: str = "cpu", background: bool = False) -> Focus:
+    return Focus(get_segmenter(model or default_segmenter(classes, background), device), classes)
 
 
 def _segmented(frames: Iterable[Frame], focus: Focus, sequence: bool, smoothing: int = DEFAULT_SMOOTHING,

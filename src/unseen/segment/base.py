@@ -164,11 +164,17 @@ def _register_builtins() -> None:
     builtins.register_all()
 
 
-# Each class's best shipped model, by bench/segment.py (docs/benchmarks.md): people alone: selfie-landscape
-# with the zoomed second look (parkour object IoU 0.83 at ~45 fps; ESPNetv2-PASCAL 0.81 at ~12 fps); cars
-# alone: unseen-car, the small ESPNetv2-PASCAL confirmed by our street model, by the wide benchmark (mean
-# IoU 0.705 vs 0.582, worst-frame false positives 2.6 % vs 6.7 % of the image, 10.8 fps at 854x480).
-BEST_FOR = {"person": "selfie-landscape", "car": "unseen-car"}
+# Each class's best shipped model, by bench/segment.py --wide (docs/benchmarks.md). People alone:
+# ESPNetv2-PASCAL, which calls no animal a person (false positives 0.13 % of the image against 6.7 % for the
+# selfie model: remove --target person erased camels and cows) and leaves fewer frames with more than 10 % of a
+# person after removal's growth (0.54 against 0.68 over the person-only cases); cars alone: unseen-car, the
+# small ESPNetv2-PASCAL confirmed by our street model (mean IoU 0.705 vs 0.582, worst-frame false positives
+# 2.6 % vs 6.7 % of the image, 10.8 fps at 854x480).
+BEST_FOR = {"person": "espnetv2-pascal", "car": "unseen-car"}
+# Replacing the background behind people (webcams, streams) wants speed above all, and a person near the
+# camera: the selfie model MediaPipe made for it, with the zoomed second look (43 fps at 854x480 against 11;
+# parkour IoU 0.81 against 0.79).
+BACKGROUND_MODEL = "selfie-landscape"
 # Several classes together: the first model that knows them all (PASCAL's s=2.0 model is the better
 # all-rounder: parkour person 0.81 vs 0.74 for s=1.0); Cityscapes adds the street classes PASCAL lacks.
 DEFAULT_ORDER = ("espnetv2-pascal", "espnetv2-city")
@@ -180,10 +186,13 @@ def _classes_of(name: str) -> tuple[str, ...]:
     return {"espnetv2-pascal": PASCAL_CLASSES, "espnetv2-city": CITYSCAPES_CLASSES}[name]
 
 
-def default_segmenter(classes: list[str] | tuple[str, ...]) -> str:
-    """The shipped model for these classes: :data:`BEST_FOR` a single class, else the first model of
+def default_segmenter(classes: list[str] | tuple[str, ...], background: bool = False) -> str:
+    """The shipped model for these classes: :data:`BEST_FOR` a single class (:data:`BACKGROUND_MODEL` for
+    people when the ``background`` behind them is to be replaced), else the first model of
     :data:`DEFAULT_ORDER` that knows every wanted class."""
     best = BEST_FOR.get(classes[0]) if len(set(classes)) == 1 else None
+    if background and list(set(classes)) == ["person"]:
+        best = BACKGROUND_MODEL
     if best and (not best.startswith("selfie") or importlib.util.find_spec("ai_edge_litert")):
         return best  # (LiteRT has no wheel for some platforms: people then get the all-rounder)
     for name in DEFAULT_ORDER:
