@@ -38,3 +38,16 @@ def test_a_car_is_whole_where_one_model_misses_its_flanks_and_the_road_shadow_th
     assert shadow.sum() > 1000 and not found[shadow].any()
     assert found.sum() < 1.1 * (40 * 60 + 6 * 8)
 
+
+
+def test_where_both_see_a_car_its_outline_is_the_proposers_not_the_confirmers_spread_onto_the_road() -> None:
+    proposed = np.zeros((120, 160), np.float32)
+    proposed[40:80, 20:80] = 0.9
+    confirmed = proposed.copy()
+    confirmed[80:90, 10:90] = 0.8  # the road under the car, taken along
+    car = ConfirmedSegmenter("both", "car", Fixed("proposer", proposed), Fixed("confirmer", confirmed))
+    found = car.predict(np.zeros((120, 160, 3), np.uint8))[..., 1] > 0.5
+    assert found[40:80, 20:80].all() and not found[80:90].any()
+    # A confirmer's blob the proposer does not see stays as the confirmer saw it.
+    alone = ConfirmedSegmenter("both", "car", Fixed("proposer", np.zeros_like(proposed)), Fixed("confirmer", confirmed))
+    assert ((alone.predict(np.zeros((120, 160, 3), np.uint8))[..., 1] > 0.5) == (confirmed > 0.5)).all()

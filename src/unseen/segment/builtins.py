@@ -43,8 +43,8 @@ def _ours(name: str, device: str) -> Segmenter:
 # Two segmenters of one class, each confirming the other's weakness away (:mod:`unseen.segment.confirmed`).
 CONFIRMED = {
     "unseen-car": ("car", "espnetv2-pascal-s1", "unseen-street-car",
-                   "car: ESPNetv2-PASCAL s=1.0 where unseen-street-car confirms a car (its outline): close cars "
-                   "whole, small distant ones found, no shadowed road; both networks run"),
+                   "car: the cars unseen-street-car finds, with ESPNetv2-PASCAL s=1.0's outline where it sees "
+                   "them too: close cars whole, small distant ones found, no shadowed road; both networks run"),
 }
 
 

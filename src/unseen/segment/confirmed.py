@@ -1,13 +1,17 @@
 """One class from two segmenters that fail differently: what one proposes counts where the other confirms.
 
-ESPNetv2-PASCAL finds a close car whole but calls hard shadows on asphalt "car"; our street model
-(``unseen-street-car``) leaves road and shadows alone and finds small distant cars, but misses the shiny
-flanks and roof of a close one. :class:`ConfirmedSegmenter` keeps the confirmer's class everywhere and the
-proposer's inside the outline of what the confirmer found (each of its blobs' convex hull, grown a little):
-a car's missed flanks lie inside its outline, a road's shadow does not.
+ESPNetv2-PASCAL finds a close car whole, with a clean outline, but calls hard shadows on asphalt (and snow)
+"car"; our street model (``unseen-street-car``) leaves road and shadows alone and finds small distant cars,
+but misses the shiny flanks and roof of a close one and spreads onto the road under it.
+:class:`ConfirmedSegmenter` takes each object the confirmer finds: where the proposer sees it too, with the
+proposer's outline, kept within the confirmer's object (its convex hull, grown a little: a missed flank lies
+inside it, a road's shadow does not); where the proposer does not see it (a distant car), as the confirmer
+sees it. What the proposer alone sees is left out.
 """
 
 from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
 
 import cv2
 import numpy as np
@@ -16,40 +20,51 @@ from unseen.segment.base import BACKGROUND, Segmenter, class_indices, to_frame, 
 
 # Blobs of the confirmer smaller than this share of its map confirm nothing (a stray pixel on the road).
 LEAST_BLOB = 2e-4
-# How far (share of the blob's longer side) the proposer may reach beyond a confirmed blob's convex hull:
-# a mirror or bumper the confirmer cut off.
+# How far (share of the blob's longer side) the proposer's outline may reach beyond a confirmed blob's convex
+# hull: a mirror or bumper the confirmer cut off.
 REACH = 0.05
+# Share of a confirmer's blob the proposer must see for its outline to be the object's.
+SEEN_BY_BOTH = 0.2
+# Pixels a blob the confirmer alone sees is grown by, so that its soft edge is kept.
+EDGE = 2
 
 
 class ConfirmedSegmenter:
-    """``class_name`` as ``confirmer`` sees it, joined by what ``proposer`` sees of it within the confirmer's
-    objects' outlines; classes ``("background", class_name)``, at the finer of the two models' resolutions."""
+    """``class_name`` from ``proposer`` and ``confirmer`` (see the module); classes
+    ``("background", class_name)``, at the finer of the two models' resolutions."""
 
     def __init__(self, name: str, class_name: str, proposer: Segmenter, confirmer: Segmenter) -> None:
         self.name, self.classes = name, (BACKGROUND, class_name)
         self._proposer, self._confirmer = proposer, confirmer
         self._proposed = class_indices(proposer, [class_name])[0]
         self._confirmed = class_indices(confirmer, [class_name])[0]
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="unseen-confirmer")
 
     def predict(self, rgb: np.ndarray) -> np.ndarray:
-        sure = self._confirmer.predict(rgb)[..., self._confirmed]
+        # The two networks run side by side: each uses one torch thread, and torch lets go of the GIL.
+        confirming = self._pool.submit(self._confirmer.predict, rgb)
         proposed = self._proposer.predict(rgb)[..., self._proposed]
+        sure = confirming.result()[..., self._confirmed]
         height, width = max(sure.shape, proposed.shape)
         sure, proposed = to_frame(sure, width, height), to_frame(proposed, width, height)
-        return two_class(np.maximum(sure, proposed * outlines(sure > 0.5)))
+        outlines, alone = confirmed_regions(sure > 0.5, proposed > 0.5)
+        return two_class(np.maximum(proposed * outlines, sure * alone))
 
 
-def outlines(mask: np.ndarray) -> np.ndarray:
-    """Float map: 1 inside the convex hull of each blob of ``mask`` (grown by :data:`REACH` of its size)."""
-    out = np.zeros(mask.shape, np.uint8)
-    count, labels, stats, _ = cv2.connectedComponentsWithStats(mask.astype(np.uint8))
-    least = LEAST_BLOB * mask.size
+def confirmed_regions(confirmed: np.ndarray, proposed: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Two float maps over the confirmer's blobs: 1 within the grown convex hull of each blob the
+    ``proposed`` mask covers :data:`SEEN_BY_BOTH` of, and 1 on (and :data:`EDGE` px around) each other blob."""
+    outlines, alone = np.zeros(confirmed.shape, np.uint8), np.zeros(confirmed.shape, np.uint8)
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(confirmed.astype(np.uint8))
     for blob in range(1, count):
-        if stats[blob, cv2.CC_STAT_AREA] < least:
+        if stats[blob, cv2.CC_STAT_AREA] < LEAST_BLOB * confirmed.size:
             continue
-        points = cv2.findNonZero((labels == blob).astype(np.uint8))
-        hull = np.zeros(mask.shape, np.uint8)
-        cv2.fillConvexPoly(hull, cv2.convexHull(points), 1)
+        region = (labels == blob).astype(np.uint8)
+        if proposed[region > 0].mean() < SEEN_BY_BOTH:
+            alone |= cv2.dilate(region, np.ones((2 * EDGE + 1,) * 2, np.uint8))
+            continue
+        hull = np.zeros(confirmed.shape, np.uint8)
+        cv2.fillConvexPoly(hull, cv2.convexHull(cv2.findNonZero(region)), 1)
         grow = max(1, round(REACH * max(stats[blob, cv2.CC_STAT_WIDTH], stats[blob, cv2.CC_STAT_HEIGHT])))
-        out |= cv2.dilate(hull, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * grow + 1, 2 * grow + 1)))
-    return out.astype(np.float32)
+        outlines |= cv2.dilate(hull, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * grow + 1,) * 2))
+    return outlines.astype(np.float32), alone.astype(np.float32)
