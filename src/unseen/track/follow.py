@@ -8,7 +8,9 @@ Each step combines, in log-odds over a box around the object:
 - the previous mask carried along the optical flow (DIS, checked forwards and backwards): the outline;
 - colour models of the object and its surroundings (histograms learnt on the first mask, updated on
   confident frames): they pull the outline back to the object's edges;
-- the class segmenter's probabilities every other frame where the object is of a known class.
+- the class segmenter's probabilities every other frame where the object is of a known class;
+- motion, from the same flow: what moves with the camera is not the object, what moves as the object does
+  may be (:func:`motion_odds`).
 
 The object is "lost" when its mask shrinks far below its usual size or stops looking like it (it went
 behind something, out of the picture, or the shot changed): its mask is then empty, and every frame it
