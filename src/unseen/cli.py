@@ -15,7 +15,7 @@ from unseen.signals import describe, exit_quietly_on_signals, exit_status, signa
 
 with exit_quietly_on_signals():  # Ctrl-C while NumPy, OpenCV and PyAV load: one line, no traceback
     from unseen import api, zoo
-    from unseen.segment.builtins import OURS
+    from unseen.segment.builtins import CONFIRMED, OURS
 
 EXIT_BAD_INPUT = 2
 
@@ -640,6 +640,8 @@ def _models(action: str, name: str | None) -> None:
             print(f"{info.name:20} {info.file:40} {found or 'not here'}  {info.description}")
         for name, (file, description) in OURS.items():
             print(f"{name:20} {file:40} 'in the package'  {description}")
+        for name, (_, proposer, confirmer, description) in CONFIRMED.items():
+            print(f"{name:20} {proposer + ' + ' + confirmer:40} 'combined'  {description}")
     else:
         print(zoo.model_path(name, download=action == "fetch"))
 
