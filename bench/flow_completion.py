@@ -41,12 +41,17 @@ from common import ROOT, load_score_holes, markdown_table
 from video import case_specs, prepare_case
 
 
-def case_errors(case: Path, completions: dict, every: int) -> dict[str, float]:
-    """Mean EPE inside the holes of one case, per completion (and ``best`` of camera and border)."""
+def open_case(case: Path) -> tuple[FlowVideoFiller, FlowEstimator, list[Path], list[Path], list[np.ndarray]]:
+    """The engine (for its flow settings), its flow estimator, a case's input and true frames, and its holes."""
     engine = FlowVideoFiller()
     estimator = FlowEstimator(engine.flow_preset, engine.flow_side, engine.flow_scale)
-    frames, truths = list_images(case / "input"), list_images(case / "gt")
     holes = [read_gray(path) > 127 for path in list_images(case / "masks")]
+    return engine, estimator, list_images(case / "input"), list_images(case / "gt"), holes
+
+
+def case_errors(case: Path, completions: dict, every: int) -> dict[str, float]:
+    """Mean EPE inside the holes of one case, per completion (and ``best`` of camera and border)."""
+    engine, estimator, frames, truths, holes = open_case(case)
     sums = {name: 0.0 for name in [*completions, "best"]}
     pixels = 0
     for t in range(0, len(frames) - 1, every):
@@ -93,10 +98,7 @@ def carried_flow(flow: np.ndarray, hole: np.ndarray, sign: float, target: np.nda
 def neighbour_errors(case: Path, every: int) -> dict[str, float]:
     """Shares of the holes (forward flows, frames 1..n-2) that the flow back and the flow from the frame before
     reach, the mean EPE of what they carry there, and the learned completion's EPE on the same pixels."""
-    engine = FlowVideoFiller()
-    estimator = FlowEstimator(engine.flow_preset, engine.flow_side, engine.flow_scale)
-    frames, truths = list_images(case / "input"), list_images(case / "gt")
-    holes = [read_gray(path) > 127 for path in list_images(case / "masks")]
+    engine, estimator, frames, truths, holes = open_case(case)
     learned = LearnedFlowCompletion(DEFAULT_WEIGHTS)
     totals: dict[str, float] = {}
     for t in range(1, len(frames) - 1, every):
