@@ -11,7 +11,8 @@ once it ships) and each run of ``--completers`` (named by its folder) replaces t
 the table gives the mean end-point error (EPE, pixels of the engine's flow grid) over the hole's pixels,
 per case and on average, and how the EPE of each compares with the camera's in the same run. ``best`` is
 the per-pixel better of camera and border (what the engine's agreement weighting could reach at most
-with those two).
+with those two). A completer trained with confidence also gets ``NAME sure``: its EPE on the half of each
+hole whose error it expects to be smallest (well under its whole-hole EPE if it knows where it is right).
 
 ``--neighbours`` asks instead what the neighbouring frames' flows know about a hole (the temporal input
 ProPainter's completion uses): for the flow from frame t to t+1, the flow back from t+1 (outside its own
@@ -31,7 +32,7 @@ import cv2
 import numpy as np
 
 from unseen.inpaint.flow import FlowEstimator, working_hole
-from unseen.inpaint.learned_flow import DEFAULT_WEIGHTS, LearnedFlowCompletion
+from unseen.inpaint.learned_flow import DEFAULT_WEIGHTS, LearnedFlowCompletion, default_completion
 from unseen.inpaint.video import ROUTES, FlowVideoFiller
 from unseen.masks.ops import dilate
 from unseen.media.frames import list_images
@@ -50,10 +51,12 @@ def open_case(case: Path) -> tuple[FlowVideoFiller, FlowEstimator, list[Path], l
 
 
 def case_errors(case: Path, completions: dict, every: int) -> dict[str, float]:
-    """Mean EPE inside the holes of one case, per completion (and ``best`` of camera and border)."""
+    """Mean EPE inside the holes of one case, per completion (and ``best`` of camera and border); for a
+    completion that says which of its guesses it is sure of, also on the surer half of each hole
+    (``NAME sure``)."""
     engine, estimator, frames, truths, holes = open_case(case)
     sums = {name: 0.0 for name in [*completions, "best"]}
-    pixels = 0
+    pixels = dict.fromkeys(sums, 0)
     for t in range(0, len(frames) - 1, every):
         images = [read_image(frames[t]), read_image(frames[t + 1])]
         grays = [estimator.gray(image, hole) for image, hole in zip(images, holes[t:t + 2], strict=True)]
@@ -65,13 +68,17 @@ def case_errors(case: Path, completions: dict, every: int) -> dict[str, float]:
                 continue
             estimated = estimator.flow(grays[a], grays[b], scale)
             truth = estimator.flow(clean[a], clean[b], scale)[hole]
-            errors = {name: np.linalg.norm(complete(estimated, hole, scale, grays[a])[hole] - truth, axis=1) / scale
-                      for name, complete in completions.items()}
+            errors = {}
+            for name, complete in completions.items():
+                flow, expected = complete(estimated, hole, scale, grays[a])
+                errors[name] = np.linalg.norm(flow[hole] - truth, axis=1) / scale
+                if expected is not None:
+                    errors[f"{name} sure"] = errors[name][expected[hole] <= np.median(expected[hole])]
             errors["best"] = np.minimum(errors["camera"], errors["border"])
             for name, error in errors.items():
-                sums[name] += float(error.sum())
-            pixels += int(hole.sum())
-    return {name: total / max(1, pixels) for name, total in sums.items()}
+                sums[name] = sums.get(name, 0.0) + float(error.sum())
+                pixels[name] = pixels.get(name, 0) + len(error)
+    return {name: total / max(1, pixels[name]) for name, total in sums.items()}
 
 
 def carried_flow(flow: np.ndarray, hole: np.ndarray, sign: float, target: np.ndarray
@@ -147,15 +154,18 @@ def main() -> None:
     args = parse_args()
     completions = {name: complete for name, complete in ROUTES.items()
                    if name != "learned" or DEFAULT_WEIGHTS.is_file()}
+    sure = ["learned sure"] if "learned" in completions and default_completion().network.confidence else []
     for run in args.completers.split(",") if args.completers else []:
-        path = Path(run)
-        completions[(path.parent if path.suffix == ".pt" else path).name] = LearnedFlowCompletion(run)
+        path, trained = Path(run), LearnedFlowCompletion(run)
+        name = (path.parent if path.suffix == ".pt" else path).name
+        completions[name] = trained.guess
+        sure += [f"{name} sure"] if trained.network.confidence else []
     referee = load_score_holes()
     specs = case_specs(args.cases)
     if args.neighbours:
         print_neighbours(referee, specs, args)
         return
-    names = [*completions, "best"]
+    names = [*completions, *sure, "best"]
     print(f"# Flow completion benchmark ({time.strftime('%Y-%m-%d %H:%M')}, {os.cpu_count()} cores): mean EPE "
           "inside the holes, px of the engine's flow grid (lower is better)\n", flush=True)
     for title, group in (("Referee's cases", specs[0]), ("Held-out pairings", specs[1])):

@@ -176,7 +176,7 @@ def run_case(referee, case: Path, method: str, out: Path) -> CaseResult:
     """Fill and score one case with one method; errors become a result with no score."""
     spec = json.loads((case / "case.json").read_text())
     frames = len(os.listdir(case / "gt"))
-    results = out / "results" / case.name / re.sub(r"[^\w.-]+", "_", method)
+    results = out / "results" / case.name / re.sub(r"[^\w-]+", "_", method)  # no dots: not a file suffix
     try:
         seconds = fill_case(referee, case, method, results)
         score = referee.score(str(case), str(results))

@@ -12,11 +12,11 @@ import torch
 
 from unseen.cli import main
 from unseen.errors import InputError
-from unseen.inpaint.learned_flow import DEFAULT_WEIGHTS, LearnedFlowCompletion, completion_inputs
+from unseen.inpaint.learned_flow import DEFAULT_WEIGHTS, FLOW_UNIT, LearnedFlowCompletion, completion_inputs
 from unseen.inpaint.video import FlowVideoFiller
 from unseen.nets.flow_completion import FlowCompleter, build_flow_completer
 from unseen.train.data.flows import FlowHoles, clip_flows, clip_shapes, frame_folders, synthetic_flow
-from unseen.train.flow_completer import train_flow_completer
+from unseen.train.flow_completer import LOG_ERROR_START, confidence_loss, start_from, train_flow_completer
 
 from conftest import hole_error, run, sliding_clip, texture
 
@@ -48,6 +48,74 @@ def test_the_completer_keeps_the_size_and_rebuilds_from_its_config() -> None:
     assert build_flow_completer(**network.config).config == network.config
     with pytest.raises(InputError, match="flow-unet"):
         build_flow_completer("raft")
+
+
+def test_a_completer_with_confidence_starts_from_one_without(clips: Path, tmp_path: Path) -> None:
+    plain = tmp_path / "plain"
+    train_flow_completer(str(clips), plain, epochs=1, val_ratio=0.34, **TINY)
+    source = LearnedFlowCompletion(plain).network
+    network = FlowCompleter(width=4, depth=3, confidence=True)
+    assert network(torch.zeros(1, 6, 32, 48)).shape == (1, 3, 32, 48)
+    assert build_flow_completer(**network.config).config == network.config
+    start_from(network, plain)
+    x = torch.randn(1, 6, 32, 48)
+    with torch.no_grad():
+        ours, theirs = network(x), source(x)
+    # The flow it guesses is the plain network's; the error it expects starts as one typical value.
+    assert torch.allclose(ours[:, :2], theirs, atol=1e-3)
+    assert torch.allclose(ours[:, 2], torch.full_like(ours[:, 2], LOG_ERROR_START))
+    with pytest.raises(InputError, match="not a flow completer"):
+        train_flow_completer(str(clips), tmp_path / "bad", init=str(DEFAULT_WEIGHTS.parent / "street_car.pt"),
+                             epochs=1, **TINY)
+
+
+def test_the_error_it_learns_to_expect_is_the_mean_error_it_makes() -> None:
+    # Errors of 1 to 4 px over the hole: the likelihood is best at their mean, 2.5 px.
+    truth = torch.zeros(1, 2, 8, 8)
+    flow = torch.zeros(1, 2, 8, 8)
+    flow[0, 0] = torch.linspace(1, 4, 64).reshape(8, 8)
+    hole = torch.ones(1, 1, 8, 8)
+    log_error = torch.zeros(1, 1, 1, 1, requires_grad=True)  # one value for the whole hole
+    optimizer = torch.optim.Adam([log_error], lr=0.05)
+    for _ in range(400):
+        optimizer.zero_grad()
+        confidence_loss(log_error.expand(1, 1, 8, 8), flow, truth, hole).backward()
+        optimizer.step()
+    assert abs(float(FLOW_UNIT * log_error.detach().exp()) - 2.5) < 0.1
+
+
+def test_a_run_with_confidence_learns_and_says_how_sure_it_is(clips: Path, tmp_path: Path) -> None:
+    run_dir = tmp_path / "sure"
+    train_flow_completer(str(clips), run_dir, epochs=4, lr=3e-3, val_ratio=0.34,
+                         **{**TINY, "network": {**TINY["network"], "confidence": True}})
+    with open(run_dir / "metrics.csv") as f:
+        rows = list(csv.DictReader(f))
+    assert float(rows[-1]["train_loss"]) < float(rows[0]["train_loss"])
+    assert all(np.isfinite(float(row[key])) for row in rows for key in ("val_epe_sure", "val_nll"))
+    flow = np.tile(np.float32([2.0, 0.0]), (40, 60, 1))
+    hole = np.zeros((40, 60), bool)
+    hole[10:30, 20:40] = True
+    completed, error = LearnedFlowCompletion(run_dir).guess(flow, hole, 2.0, np.full((40, 60), 128, np.uint8))
+    assert np.array_equal(completed[~hole], flow[~hole])
+    assert error.shape == hole.shape and (error[~hole] == 0).all() and (error[hole] > 0).all()
+
+
+def test_the_shipped_completer_knows_where_it_may_be_wrong() -> None:
+    # A pan, and a dark disc moving its own way whose right half lies under the hole: where the pan goes
+    # on behind the hole the guess is easy; where the disc goes on, it is not, and it says so.
+    h, w = 120, 200
+    flow = np.tile(np.float32([2.0, 0.0]), (h, w, 1))
+    ys, xs = np.mgrid[0:h, 0:w]
+    disc = (xs - 70) ** 2 + (ys - 60) ** 2 < 25 ** 2
+    flow[disc] = (-4.0, 1.5)
+    gray = np.where(disc, 60, 150).astype(np.uint8) + np.random.default_rng(0).integers(0, 20, (h, w)).astype(np.uint8)
+    hole = np.zeros((h, w), bool)
+    hole[40:80, 60:160] = True
+    completed, expected = LearnedFlowCompletion(DEFAULT_WEIGHTS).guess(flow, hole, 1.0, gray)
+    error = np.linalg.norm(completed - flow, axis=2)
+    hard, easy = hole & disc, hole & (xs > 120)
+    assert error[hard].mean() > 4 * error[easy].mean()
+    assert expected[hard].mean() > 4 * expected[easy].mean()
 
 
 def test_inputs_are_the_flow_around_the_hole_relative_to_the_camera() -> None:

@@ -6,8 +6,8 @@ import cv2
 import numpy as np
 import pytest
 
-from unseen.inpaint.flow import complete_flow
-from unseen.inpaint.propagate import track
+from unseen.inpaint.flow import Completed, complete_flow
+from unseen.inpaint.propagate import average, track
 from unseen.inpaint.video import FlowVideoFiller, PerFrameFiller
 from unseen.media import Frame
 
@@ -165,6 +165,28 @@ def test_tracking_finds_the_nearest_frame_that_shows_a_pixel(step: int) -> None:
     (first, second) = track(2, hole, still, visible, step, hits=2)
     assert first.frame.tolist() == [4 if step == 1 else 0] and second.frame.tolist() == [-1]
     assert (first.x[0], first.y[0]) == (5.0, 4.0)
+
+
+def test_views_reached_along_flows_the_completer_doubts_weigh_less() -> None:
+    # A hole pixel is seen one frame back, along a flow its completer expects to be 8 px off, and two
+    # frames ahead along flows it is sure of: counting that drift, the far view outweighs the near one.
+    size = (10, 12)
+    hole = np.zeros(size, bool)
+    hole[4, 5] = True
+    still = np.zeros(size + (2,), np.float32)
+    nudged = still.copy()
+    nudged[4, 5] = 1e-3  # the completion changed the hole's flow (a little), so it keeps its error there
+    unsure, sure = np.where(hole, 8.0, 0.0).astype(np.float32), np.zeros(size, np.float32)
+    back = [None, None, Completed(still, nudged, unsure), None, None]
+    ahead = [None, None, Completed(still, nudged, sure), Completed(still, still), None]
+    visible = [np.ones(size, np.float32) for _ in range(5)]
+    visible[3][4, 5] = 0.0
+    frames = [np.full(size + (3,), 200.0 if t == 4 else 0.0, np.float32) for t in range(5)]
+    sightings = track(2, hole, back, visible, -1) + track(2, hole, ahead, visible, 1)
+    assert [s.frame[0] for s in sightings] == [1, 4] and sightings[0].drift[0] == pytest.approx(8.0)
+    by_distance = average(frames, 2, sightings)[0][0, 0]
+    by_drift = average(frames, 2, sightings, drift_scale=0.1)[0][0, 0]
+    assert by_distance == pytest.approx(80.0, abs=1) and by_drift > 190
 
 
 def test_a_hole_larger_than_opencv_map_limits_is_filled() -> None:

@@ -439,7 +439,11 @@ def _add_train(commands) -> None:
                            "motion (default: 0)")
     what.add_argument("--free-form", type=float, metavar="SHARE",
                       help="share of holes that are strokes and boxes rather than object shapes (default: 0.3)")
-    what.add_argument("--network", metavar="JSON", help="network options, e.g. '{\"width\": 16}'")
+    what.add_argument("--network", metavar="JSON",
+                      help="network options, e.g. '{\"width\": 16}'; '{\"confidence\": true}' also learns the error "
+                           "to expect of each guess, which the engine uses to trust what it copies")
+    what.add_argument("--init", metavar="RUN", help="start from a flow completer (a run folder or .pt; the one "
+                                                    "that ships with unseen is unseen/weights/flow_completer.pt)")
     _add_how_to_train(completer, batch=16, lr=0.0003)
 
 
@@ -550,7 +554,7 @@ def _train(args: argparse.Namespace) -> None:
     if args.quiet:
         settings["show_progress"] = False
     if args.task == "flow-completer":
-        settings.update(synthetic=args.synthetic, free_form=args.free_form)
+        settings.update(synthetic=args.synthetic, free_form=args.free_form, init=args.init)
         best = api.train_flow_completer(args.videos, run, resume=bool(args.resume), **settings)
         if not args.quiet:
             print(f"unseen: best end-point error in the holes {best.get('epe', float('nan')):.3f} px (camera "

@@ -91,12 +91,14 @@ class Completed:
     """A flow completed inside a hole, kept as the estimated flow (shared with the other completions of it)
     and, over the box where completing changed it (and one pixel around), its own values: a window keeps
     one estimated flow per frame pair, not one per way of completing it. Read exactly as the whole
-    completed array would be."""
+    completed array would be. ``error``: the end-point error (full-size px) that a learned completion
+    expects of itself (H x W, 0 where nothing was guessed), kept over the same box."""
 
-    def __init__(self, estimated: np.ndarray, completed: np.ndarray):
+    def __init__(self, estimated: np.ndarray, completed: np.ndarray, error: np.ndarray | None = None):
         self.estimated = estimated
         self.shape = estimated.shape
         self.box: np.ndarray | None = None
+        self.error_box: np.ndarray | None = None
         changed = (completed != estimated).any(axis=2)
         if changed.any():
             h, w = changed.shape
@@ -104,6 +106,17 @@ class Completed:
             self.rows = slice(max(int(ys[0]) - 1, 0), min(int(ys[-1]) + 2, h))
             self.cols = slice(max(int(xs[0]) - 1, 0), min(int(xs[-1]) + 2, w))
             self.box = completed[self.rows, self.cols].copy()
+            if error is not None:
+                self.error_box = error[self.rows, self.cols].copy()
+
+    def expected_error(self, x: np.ndarray, y: np.ndarray, scale: float) -> np.ndarray | None:
+        """The error expected of the completion at full-size points (N, bilinear; 0 where nothing was
+        guessed), or None if the completion gave no such estimate."""
+        if self.error_box is None:
+            return None
+        wx = (x + 0.5) / scale - 0.5 - np.float32(self.cols.start)
+        wy = (y + 0.5) / scale - 0.5 - np.float32(self.rows.start)
+        return sample_points(self.error_box, wx, wy)
 
     def full(self) -> np.ndarray:
         """The whole completed flow (a new array where completing changed something)."""

@@ -37,6 +37,8 @@ MAX_CAMERA = 2.0
 MAX_INPUT = 20.0
 # Least context (network px) around a hole's box that the network sees each way.
 CONTEXT = 24
+# Range of the network's log expected error (flow units), in training too: its exponential stays finite.
+LOG_ERROR_RANGE = (-6.0, 4.0)
 # The completer that ships with unseen (see docs/benchmarks.md for how it was trained).
 DEFAULT_WEIGHTS = PACKAGE_WEIGHTS / "flow_completer.pt"
 
@@ -96,17 +98,33 @@ class LearnedFlowCompletion:
         self.network.eval().to(self.device, memory_format=torch.channels_last)
 
     def __call__(self, flow: np.ndarray, hole: np.ndarray, scale: float, gray: np.ndarray) -> np.ndarray:
-        if not hole.any():
-            return flow
-        small, small_hole, small_gray = to_net_grid(flow, hole, gray, scale)
-        completed = self.complete(small, small_hole, small_gray) * np.float32(scale * NET_SCALE)
-        out = flow.copy()
-        out[hole] = cv2.resize(completed, hole.shape[::-1], interpolation=cv2.INTER_LINEAR)[hole]
-        return out
+        return self.guess(flow, hole, scale, gray)[0]
 
-    @torch.inference_mode()
+    def guess(self, flow: np.ndarray, hole: np.ndarray, scale: float, gray: np.ndarray
+              ) -> tuple[np.ndarray, np.ndarray | None]:
+        """The completed flow (as a call gives it) and, from a network with ``confidence``, the end-point
+        error it expects of it (H x W, the engine's grid, full-size px; 0 outside the hole); else None."""
+        if not hole.any():
+            return flow, None
+        small, small_hole, small_gray = to_net_grid(flow, hole, gray, scale)
+        completed, error = self.complete_with_error(small, small_hole, small_gray)
+        unit = np.float32(scale * NET_SCALE)
+        out = flow.copy()
+        out[hole] = cv2.resize(completed * unit, hole.shape[::-1], interpolation=cv2.INTER_LINEAR)[hole]
+        if error is None:
+            return out, None
+        expected = np.zeros(hole.shape, np.float32)
+        expected[hole] = cv2.resize(error * unit, hole.shape[::-1], interpolation=cv2.INTER_LINEAR)[hole]
+        return out, expected
+
     def complete(self, flow: np.ndarray, hole: np.ndarray, gray: np.ndarray) -> np.ndarray:
         """The completed flow on the network's grid (its units), the hole's pixels replaced."""
+        return self.complete_with_error(flow, hole, gray)[0]
+
+    @torch.inference_mode()
+    def complete_with_error(self, flow: np.ndarray, hole: np.ndarray, gray: np.ndarray
+                            ) -> tuple[np.ndarray, np.ndarray | None]:
+        """:meth:`complete`, and the error expected of it (network px, 0 outside the hole) or None."""
         maps, camera = completion_inputs(flow, hole, gray)
         # The network runs on a box around the hole (as it learned on crops around holes), not the frame.
         rows, cols = _context_box(hole)
@@ -116,11 +134,16 @@ class LearnedFlowCompletion:
         pad = ((0, 0), (0, -h % multiple), (0, -w % multiple))
         x = torch.from_numpy(np.pad(maps, pad, mode="reflect" if min(h, w) > multiple else "edge"))[None]
         x = x.to(self.device, memory_format=torch.channels_last)
-        residual = self.network(x)[0, :, :h, :w].permute(1, 2, 0).cpu().numpy()
+        output = self.network(x)[0, :, :h, :w].permute(1, 2, 0).cpu().numpy()
         out = flow.copy()
         inside = hole[rows, cols]
-        out[rows, cols][inside] = camera[rows, cols][inside] + FLOW_UNIT * residual[inside]
-        return out
+        out[rows, cols][inside] = camera[rows, cols][inside] + FLOW_UNIT * output[..., :2][inside]
+        if output.shape[2] < 3:
+            return out, None
+        error = np.zeros(hole.shape, np.float32)
+        log_error = np.clip(output[..., 2], *LOG_ERROR_RANGE)
+        error[rows, cols][inside] = FLOW_UNIT * np.exp(log_error[inside])
+        return out, error
 
 
 def _context_box(hole: np.ndarray) -> tuple[slice, slice]:

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from unseen.inpaint.flow import lookup_points, sample_points
+from unseen.inpaint.flow import Completed, lookup_points, sample_points
 
 
 class Visibility:
@@ -70,12 +70,15 @@ def _seen(visible: Visibility | np.ndarray, x: np.ndarray, y: np.ndarray) -> np.
 class Sightings:
     """For the hole pixels of one frame (in ``np.nonzero`` order): where each one was seen.
 
-    ``frame`` is -1 where no frame in that direction shows the pixel.
+    ``frame`` is -1 where no frame in that direction shows the pixel. ``drift``: the end-point error
+    (px) that the completions of the flows the chain followed expect of them, summed along it (0 where
+    they gave no estimate).
     """
 
     frame: np.ndarray  # N int32
     x: np.ndarray  # N float32
     y: np.ndarray  # N float32
+    drift: np.ndarray | None = None  # N float32
 
     @property
     def found(self) -> np.ndarray:
@@ -107,13 +110,18 @@ def track(t: int, hole: np.ndarray, flows: list[np.ndarray | None], visible: Seq
     """
     ys, xs = np.nonzero(hole)
     x, y = xs.astype(np.float32), ys.astype(np.float32)
-    result = [Sightings(np.full(len(xs), -1, np.int32), x.copy(), y.copy()) for _ in range(hits)]
+    result = [Sightings(np.full(len(xs), -1, np.int32), x.copy(), y.copy(), np.zeros(len(xs), np.float32))
+              for _ in range(hits)]
     level = np.zeros(len(xs), np.int32)
     pending = np.arange(len(xs))
+    drift = np.zeros(len(xs), np.float32)
     s = t
     height, width = hole.shape
     while len(pending) and 0 <= s + step < len(visible) and flows[s] is not None:
         motion = lookup_points(flows[s], x, y, scale)
+        expected = flows[s].expected_error(x, y, scale) if isinstance(flows[s], Completed) else None
+        if expected is not None:
+            drift = drift + expected
         x, y, s = x + motion[:, 0], y + motion[:, 1], s + step
         inside = (x >= 0) & (x <= width - 1) & (y >= 0) & (y <= height - 1)
         # Seen only if every pixel the bilinear sample touches is seen: no hole colour bleeds in.
@@ -122,9 +130,10 @@ def track(t: int, hole: np.ndarray, flows: list[np.ndarray | None], visible: Seq
             pick = seen & (level[pending] == k)
             hit = pending[pick]
             result[k].frame[hit], result[k].x[hit], result[k].y[hit] = s, x[pick], y[pick]
+            result[k].drift[hit] = drift[pick]
         level[pending[seen]] += 1
         keep = inside & (level[pending] < hits)
-        pending, x, y = pending[keep], x[keep], y[keep]
+        pending, x, y, drift = pending[keep], x[keep], y[keep], drift[keep]
     return result
 
 
@@ -156,7 +165,8 @@ def sample(fields: Sequence[Sequence[np.ndarray | Shrunk | None]], sightings: Si
 
 
 def average(fields: Sequence[np.ndarray | None], t: int, sightings: list[Sightings],
-            judge: Sequence[np.ndarray | Shrunk | None] | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+            judge: Sequence[np.ndarray | Shrunk | None] | None = None, drift_scale: float = 0.0
+            ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The mean of a per-frame field (the frames themselves) over each pixel's sightings, nearer frames
     weighing more: averaging several views cancels much of the drift of long flow chains and keeps a
     fill steady from frame to frame.
@@ -166,6 +176,9 @@ def average(fields: Sequence[np.ndarray | None], t: int, sightings: list[Sightin
     judge
         Per-frame fields (such as blurred copies of the frames) on which the views' disagreement is
         measured; by default ``fields`` themselves.
+    drift_scale
+        Pixels of a chain's expected drift (:attr:`Sightings.drift`) that weigh as much as one frame
+        more of distance (0: drift is not counted).
 
     Returns
     -------
@@ -183,7 +196,10 @@ def average(fields: Sequence[np.ndarray | None], t: int, sightings: list[Sightin
     weight = np.zeros((count, 1), np.float32)
     for seen in sightings:
         values, ok = sample(sequences, seen)
-        w = np.where(ok, 1.0 / (1.0 + np.abs(seen.frame - t)), 0.0).astype(np.float32)[:, None]
+        distance = np.abs(seen.frame - t).astype(np.float32)
+        if drift_scale > 0 and seen.drift is not None:
+            distance += seen.drift / np.float32(drift_scale)
+        w = np.where(ok, 1.0 / (1.0 + distance), 0.0).astype(np.float32)[:, None]
         colour, judged_value = values[0], values[-1]
         total += colour * w
         judged += judged_value * w

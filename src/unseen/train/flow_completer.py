@@ -5,6 +5,12 @@ The loss is the end-point error (EPE: the length of the difference between the g
 vector, in pixels of the network's grid) averaged over the hole. Validation measures it on the held-out
 clips for the network and for the engine's two hand-made completions (the camera's motion, the border's
 flow carried inside), so every epoch says whether learning beats them; ``best.pt`` has the lowest EPE.
+
+A network with ``confidence`` also learns the error to expect of its guess, pixel by pixel: the negative
+log-likelihood of the EPE under an exponential distribution whose mean it predicts (its minimum is the
+mean error there). The EPE it is scored on is detached, so learning the confidence does not bend the flow
+towards pixels that are easy to be sure of. Validation then reports the EPE on the half of the hole pixels
+the network is surest of (``epe_sure``): well below ``epe`` if the confidence means anything.
 """
 
 from __future__ import annotations
@@ -19,8 +25,9 @@ from torch import nn
 from torch.utils.data import DataLoader, Dataset
 
 from unseen.errors import InputError
-from unseen.inpaint.learned_flow import FLOW_UNIT, NET_SCALE
+from unseen.inpaint.learned_flow import FLOW_UNIT, LOG_ERROR_RANGE, NET_SCALE
 from unseen.nets.flow_completion import build_flow_completer
+from unseen.train.checkpoint import load_checkpoint
 from unseen.train.data.flows import FlowHoles, clip_flows, clip_shapes, frame_folders
 from unseen.train.data.pairs import split_names
 from unseen.train.loop import Trainer, TrainOptions
@@ -32,6 +39,10 @@ DEFAULT_OPTIONS = {"batch": 16, "lr": 3e-4}
 # shaken camera whose truth (DIS's flow) is itself wrong by tens of pixels must not steer the rest. (A hard
 # cap gave no gradient at all to a network whose output had run away, and it never came back.)
 LOSS_CAP = 8.0
+# Weight of the confidence's likelihood beside the EPE.
+CONFIDENCE_WEIGHT = 0.1
+# What a new confidence channel starts at: the log of a typical error (0.1 flow units, ~0.4 px).
+LOG_ERROR_START = -2.3
 
 
 @dataclass
@@ -52,7 +63,10 @@ class FlowCompleterSpec:
     val_ratio : float
         Share of the clips held out for validation.
     network : dict
-        The completer's options (``width``, ``depth``...).
+        The completer's options (``width``, ``depth``, ``confidence``...).
+    init : str or None
+        A flow completer (``.pt`` or run folder) to start from: every tensor that fits is copied, and a head
+        grown by a confidence channel keeps its flow channels.
     """
 
     videos: str
@@ -61,6 +75,7 @@ class FlowCompleterSpec:
     free_form: float = 0.3
     val_ratio: float = 0.15
     network: dict[str, Any] = field(default_factory=dict)
+    init: str | None = None
 
 
 def end_point_error(flow: torch.Tensor, truth: torch.Tensor, hole: torch.Tensor, soft_cap: float | None = None
@@ -73,6 +88,41 @@ def end_point_error(flow: torch.Tensor, truth: torch.Tensor, hole: torch.Tensor,
         length = torch.where(length > soft_cap, soft_cap * (1 + torch.log(length.clamp(min=soft_cap) / soft_cap)),
                              length)
     return (length * hole).sum() / hole.sum().clamp(min=1)
+
+
+def split_output(output: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """The network's residual flow (N x 2) and its log expected error (N x 1, clamped; None without
+    confidence)."""
+    if output.shape[1] < 3:
+        return output, None
+    return output[:, :2], output[:, 2:3].clamp(*LOG_ERROR_RANGE)
+
+
+def confidence_loss(log_error: torch.Tensor, flow: torch.Tensor, truth: torch.Tensor, hole: torch.Tensor
+                    ) -> torch.Tensor:
+    """Mean negative log-likelihood over the hole of the (detached) EPE, in flow units, under an exponential
+    distribution of mean ``exp(log_error)``."""
+    error = ((flow - truth).square().sum(1, keepdim=True) + 1e-6).sqrt().detach() / FLOW_UNIT
+    nll = error.clamp(max=LOSS_CAP) * torch.exp(-log_error) + log_error
+    return (nll * hole).sum() / hole.sum().clamp(min=1)
+
+
+def start_from(network: nn.Module, init: str | os.PathLike) -> None:
+    """Copy a flow completer checkpoint's weights into ``network`` where they fit; a head with more output
+    channels keeps the source's channels and starts the new one (the confidence) at a typical error."""
+    card = load_checkpoint(init)
+    if card.get("task") != FlowCompleterTrainer.task:
+        raise InputError(f"--init {init}: holds a {card.get('task')} model, not a flow completer")
+    own = network.state_dict()
+    for key, value in card["model"].items():
+        target = own.get(key)
+        if target is None or target.shape[1:] != value.shape[1:] or target.shape[0] < value.shape[0]:
+            continue
+        with torch.no_grad():
+            target[:value.shape[0]] = value.to(target.dtype)
+            if target.shape[0] > value.shape[0]:
+                target[value.shape[0]:] = 0 if target.dim() > 1 else LOG_ERROR_START
+    network.load_state_dict(own)
 
 
 class FlowCompleterTrainer(Trainer):
@@ -96,6 +146,8 @@ class FlowCompleterTrainer(Trainer):
         if self.spec.size % network.side_multiple:
             raise InputError(f"--size {self.spec.size}: the flow completer needs a multiple of {network.side_multiple}")
         self.network_config = network.config
+        if self.spec.init and not self.resume:
+            start_from(network, self.spec.init)
         return network
 
     def build_datasets(self) -> tuple[Dataset, Dataset]:
@@ -108,16 +160,26 @@ class FlowCompleterTrainer(Trainer):
 
     def compute_loss(self, model: nn.Module, batch: Any) -> torch.Tensor:
         maps, camera, truth, hole = batch
-        return end_point_error(camera + FLOW_UNIT * model(maps), truth, hole, soft_cap=LOSS_CAP)
+        residual, log_error = split_output(model(maps))
+        flow = camera + FLOW_UNIT * residual
+        loss = end_point_error(flow, truth, hole, soft_cap=LOSS_CAP)
+        if log_error is not None:
+            loss = loss + CONFIDENCE_WEIGHT * confidence_loss(log_error, flow, truth, hole)
+        return loss
 
     def validate(self, model: nn.Module, loader: DataLoader) -> dict[str, float]:
-        totals = {"epe": 0.0, "epe_camera": 0.0, "epe_border": 0.0}
+        totals: dict[str, float] = {"epe": 0.0, "epe_camera": 0.0, "epe_border": 0.0}
         for maps, camera, truth, hole in loader:
             maps, camera, truth, hole = (t.to(self.device) for t in (maps, camera, truth, hole))
+            residual, log_error = split_output(model(maps))
             border = camera + FLOW_UNIT * maps[:, 2:4]
-            guesses = {"epe": camera + FLOW_UNIT * model(maps), "epe_camera": camera, "epe_border": border}
+            guesses = {"epe": camera + FLOW_UNIT * residual, "epe_camera": camera, "epe_border": border}
             for key, guess in guesses.items():
                 totals[key] += float(end_point_error(guess, truth, hole))
+            if log_error is not None:
+                totals["nll"] = totals.get("nll", 0.0) + float(confidence_loss(log_error, guesses["epe"], truth, hole))
+                totals["epe_sure"] = totals.get("epe_sure", 0.0) + _surest_half_error(
+                    log_error, guesses["epe"], truth, hole)
         scores = {key: value / max(1, len(loader)) for key, value in totals.items()}
         return {"loss": scores["epe"], **scores, "score": -scores["epe"]}
 
@@ -125,6 +187,17 @@ class FlowCompleterTrainer(Trainer):
         return {"task": self.task, "network": self.network_config, "net_scale": NET_SCALE, "flow_unit": FLOW_UNIT,
                 "train_clips": [clip.name for clip in self.train_clips],
                 "val_clips": [clip.name for clip in self.val_clips], "spec": asdict(self.spec)}
+
+
+def _surest_half_error(log_error: torch.Tensor, flow: torch.Tensor, truth: torch.Tensor, hole: torch.Tensor
+                       ) -> float:
+    """Mean EPE over the half of the hole pixels with the smallest expected error."""
+    inside = hole[:, 0] > 0
+    expected = log_error[:, 0][inside]
+    if not len(expected):
+        return 0.0
+    error = (flow - truth).square().sum(1).sqrt()[inside]
+    return float(error[expected <= expected.median()].mean())
 
 
 def train_flow_completer(videos: str | os.PathLike | None, run: str | os.PathLike, *, resume: bool = False,
