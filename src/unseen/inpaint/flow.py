@@ -116,7 +116,13 @@ class Completed:
             return None
         wx = (x + 0.5) / scale - 0.5 - np.float32(self.cols.start)
         wy = (y + 0.5) / scale - 0.5 - np.float32(self.rows.start)
-        return sample_points(self.error_box, wx, wy)
+        h, w = self.error_box.shape
+        # Most points of a chain are outside the box (no guess, no error): only those inside are sampled.
+        inside = (wx > -1) & (wx < w) & (wy > -1) & (wy < h)
+        out = np.zeros(len(x), np.float32)
+        if inside.any():
+            out[inside] = sample_points(self.error_box, wx[inside], wy[inside])
+        return out
 
     def full(self) -> np.ndarray:
         """The whole completed flow (a new array where completing changed something)."""

