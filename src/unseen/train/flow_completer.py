@@ -78,12 +78,17 @@ class FlowCompleterSpec:
     init: str | None = None
 
 
+def _error_length(flow: torch.Tensor, truth: torch.Tensor) -> torch.Tensor:
+    """Per pixel, the length of the error vector (N x 1 x H x W; smooth at zero)."""
+    return ((flow - truth).square().sum(1, keepdim=True) + 1e-6).sqrt()
+
+
 def end_point_error(flow: torch.Tensor, truth: torch.Tensor, hole: torch.Tensor, soft_cap: float | None = None
                     ) -> torch.Tensor:
     """Mean EPE over the hole's pixels (flows N x 2 x H x W, hole N x 1 x H x W). With ``soft_cap``, a
     pixel's error beyond it counts only logarithmically (``cap * (1 + log(error / cap))``): it still
     pulls towards the truth, but cannot outweigh the rest of the batch."""
-    length = ((flow - truth).square().sum(1, keepdim=True) + 1e-6).sqrt()
+    length = _error_length(flow, truth)
     if soft_cap is not None:
         length = torch.where(length > soft_cap, soft_cap * (1 + torch.log(length.clamp(min=soft_cap) / soft_cap)),
                              length)
@@ -102,7 +107,7 @@ def confidence_loss(log_error: torch.Tensor, flow: torch.Tensor, truth: torch.Te
                     ) -> torch.Tensor:
     """Mean negative log-likelihood over the hole of the (detached) EPE, in flow units, under an exponential
     distribution of mean ``exp(log_error)``."""
-    error = ((flow - truth).square().sum(1, keepdim=True) + 1e-6).sqrt().detach() / FLOW_UNIT
+    error = _error_length(flow, truth).detach() / FLOW_UNIT
     nll = error.clamp(max=LOSS_CAP) * torch.exp(-log_error) + log_error
     return (nll * hole).sum() / hole.sum().clamp(min=1)
 
@@ -196,7 +201,7 @@ def _surest_half_error(log_error: torch.Tensor, flow: torch.Tensor, truth: torch
     expected = log_error[:, 0][inside]
     if not len(expected):
         return 0.0
-    error = (flow - truth).square().sum(1).sqrt()[inside]
+    error = _error_length(flow, truth)[:, 0][inside]
     return float(error[expected <= expected.median()].mean())
 
 
