@@ -189,9 +189,14 @@ def complete_flow(flow: np.ndarray, hole: np.ndarray, margin: int = 16) -> np.nd
         return continue_border_flow(flow, hole, margin)
     out = flow.copy()
     ys, xs = np.nonzero(hole)
-    points = np.stack([xs, ys], axis=-1).astype(np.float32).reshape(-1, 1, 2)
-    out[ys, xs] = cv2.perspectiveTransform(points, matrix).reshape(-1, 2) - points.reshape(-1, 2)
+    out[ys, xs] = homography_motion(matrix, xs, ys)
     return out
+
+
+def homography_motion(matrix: np.ndarray, xs: np.ndarray, ys: np.ndarray) -> np.ndarray:
+    """How far the homography ``matrix`` moves each point ``(xs, ys)`` (N x 2 float32)."""
+    points = np.stack([xs, ys], axis=-1).astype(np.float32).reshape(-1, 1, 2)
+    return cv2.perspectiveTransform(points, matrix).reshape(-1, 2) - points.reshape(-1, 2)
 
 
 def continue_border_flow(flow: np.ndarray, hole: np.ndarray, margin: int = 16) -> np.ndarray:

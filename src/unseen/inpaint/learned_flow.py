@@ -107,7 +107,7 @@ class LearnedFlowCompletion:
         if not hole.any():
             return flow, None
         small, small_hole, small_gray = to_net_grid(flow, hole, gray, scale)
-        completed, error = self.complete_with_error(small, small_hole, small_gray)
+        completed, error = self.complete(small, small_hole, small_gray)
         unit = np.float32(scale * NET_SCALE)
         out = flow.copy()
         out[hole] = cv2.resize(completed * unit, hole.shape[::-1], interpolation=cv2.INTER_LINEAR)[hole]
@@ -117,14 +117,10 @@ class LearnedFlowCompletion:
         expected[hole] = cv2.resize(error * unit, hole.shape[::-1], interpolation=cv2.INTER_LINEAR)[hole]
         return out, expected
 
-    def complete(self, flow: np.ndarray, hole: np.ndarray, gray: np.ndarray) -> np.ndarray:
-        """The completed flow on the network's grid (its units), the hole's pixels replaced."""
-        return self.complete_with_error(flow, hole, gray)[0]
-
     @torch.inference_mode()
-    def complete_with_error(self, flow: np.ndarray, hole: np.ndarray, gray: np.ndarray
-                            ) -> tuple[np.ndarray, np.ndarray | None]:
-        """:meth:`complete`, and the error expected of it (network px, 0 outside the hole) or None."""
+    def complete(self, flow: np.ndarray, hole: np.ndarray, gray: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+        """The completed flow on the network's grid (its units), the hole's pixels replaced, and the error
+        expected of it (network px, 0 outside the hole), or None from a network without confidence."""
         maps, camera = completion_inputs(flow, hole, gray)
         # The network runs on a box around the hole (as it learned on crops around holes), not the frame.
         rows, cols = _context_box(hole)

@@ -190,9 +190,8 @@ def default_segmenter(classes: list[str] | tuple[str, ...], background: bool = F
     """The shipped model for these classes: :data:`BEST_FOR` a single class (:data:`BACKGROUND_MODEL` for
     people when the ``background`` behind them is to be replaced), else the first model of
     :data:`DEFAULT_ORDER` that knows every wanted class."""
-    best = BEST_FOR.get(classes[0]) if len(set(classes)) == 1 else None
-    if background and list(set(classes)) == ["person"]:
-        best = BACKGROUND_MODEL
+    single = classes[0] if len(set(classes)) == 1 else None
+    best = BACKGROUND_MODEL if background and single == "person" else BEST_FOR.get(single)
     if best and (not best.startswith("selfie") or importlib.util.find_spec("ai_edge_litert")):
         return best  # (LiteRT has no wheel for some platforms: people then get the all-rounder)
     for name in DEFAULT_ORDER:

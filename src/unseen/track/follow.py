@@ -22,7 +22,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from unseen.inpaint.flow import camera_motion
+from unseen.inpaint.flow import camera_motion, homography_motion
 from unseen.segment.base import Segmenter
 from unseen.track.first import class_probs, context_box
 
@@ -274,10 +274,8 @@ def motion_odds(flow: np.ndarray, carried: np.ndarray, unsure: np.ndarray) -> np
     matrix = camera_motion(flow, away & ~unsure)
     if matrix is None:
         return odds
-    h, w = carried.shape
-    grid = np.stack(np.meshgrid(np.arange(w, dtype=np.float32), np.arange(h, dtype=np.float32)), axis=-1)
-    camera = cv2.perspectiveTransform(grid.reshape(-1, 1, 2), matrix).reshape(h, w, 2) - grid
-    relative = flow - camera
+    ys, xs = np.indices(carried.shape)
+    relative = flow - homography_motion(matrix, xs.ravel(), ys.ravel()).reshape(flow.shape)
     own = np.median(relative[core], axis=0)
     speed = float(np.linalg.norm(own))
     if speed < MOTION_LEAST:
