@@ -14,7 +14,9 @@ from test_cli import run
 from unseen.errors import InputError
 from unseen.media import Frame, open_clip, read_gray, write_image
 from unseen.track import Prompt, check_prompts, nanotrack_files, parse_prompt, parse_prompts, track_objects
-from unseen.track.follow import MOTION_WEIGHT, MOTION_YES, motion_odds
+from unseen.track.appearance import Appearance, look_at, network_of
+from unseen.track.first import context_box
+from unseen.track.follow import MOTION_WEIGHT, MOTION_YES, _histograms, motion_odds
 
 from conftest import make_video, shared_path, textured_frame
 
@@ -131,6 +133,41 @@ def test_what_moves_with_the_object_counts_for_it_and_what_moves_with_the_camera
     # Nor does a flow that failed its round trip.
     unsure[:, 100:] = True
     assert not motion_odds(panning_flow(body, (-4.0, 1.0)), body.astype(np.float32), unsure)[:, 100:].any()
+
+
+def auc(score: np.ndarray, positive: np.ndarray) -> float:
+    """Probability that a positive pixel scores above a negative one (ties count half)."""
+    order = np.argsort(score, kind="stable")
+    ranks = np.empty(len(score))
+    ranks[order] = np.arange(len(score))
+    count = positive.sum()
+    return float((ranks[positive].sum() - count * (count - 1) / 2) / (count * (len(score) - count)))
+
+
+@pytest.mark.usefixtures("models")
+def test_the_look_tells_a_rider_from_his_surroundings_where_colours_cannot() -> None:
+    """A motocross rider 12 frames after the prompt: his patches' nearest neighbours among the first frame's
+    tell him from the sky and dust around him; the colour models learnt on the same frame barely can."""
+    from unseen.segment.base import get_segmenter
+
+    folder = shared_path("data", "train", "videos", "motocross-jump")
+    frames = [np.ascontiguousarray(cv2.imread(str(folder / f"{i:05d}.jpg"))[..., ::-1]) for i in (0, 12)]
+    truth = [read_gray(folder / "masks" / f"{i:05d}.png") > 0 for i in (0, 12)]
+    network = network_of(get_segmenter("espnetv2-pascal"))
+    assert network is not None
+    height, width = truth[0].shape
+    x0, y0, x1, y1 = context_box(box_of(truth[0]), width, height, 0.5, 16)
+    look = Appearance(network, frames[0][y0:y1, x0:x1].copy(), truth[0][y0:y1, x0:x1])
+    x0, y0, x1, y1 = context_box(box_of(truth[1]), width, height, 0.5, 16)
+    crop = frames[1][y0:y1, x0:x1].copy()
+    features, _ = look_at(network, crop)
+    looked = look.odds(features, (x1 - x0, y1 - y0)).ravel()
+    fg, bg = _histograms(frames[0], truth[0], box_of(truth[0]))
+    q = (crop >> 4).astype(np.int32)
+    index = (q[..., 0] * 16 + q[..., 1]) * 16 + q[..., 2]
+    coloured = np.log((fg[index] + 1e-4) / (bg[index] + 1e-4)).ravel()
+    rider = truth[1][y0:y1, x0:x1].ravel()
+    assert auc(looked, rider) > 0.9 > auc(coloured, rider) + 0.1
 
 
 @pytest.mark.usefixtures("models")

@@ -88,7 +88,12 @@ class ESPNetv2Segmenter(SegmentationNet):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         check_input(x, self.side_multiple)
-        l1, l2, l3, l4 = self.base_net(x)
+        return self.decode(self.base_net(x), x)
+
+    def decode(self, levels: list[torch.Tensor], x: torch.Tensor) -> torch.Tensor:
+        """Class logits at ``x``'s size from the encoder's four ``levels`` of ``x`` (so that a caller that
+        wants the encoder's features too runs it once)."""
+        l1, l2, l3, l4 = levels
         out = self.bu_dec_l1(l4)
         for skip, merge, norm, decode in (
             (l3, self.merge_enc_dec_l2, self.bu_br_l2, self.bu_dec_l2),

@@ -8,7 +8,9 @@ Each step combines, in log-odds over a box around the object:
 - the previous mask carried along the optical flow (DIS, checked forwards and backwards): the outline;
 - colour models of the object and its surroundings (histograms learnt on the first mask, updated on
   confident frames): they pull the outline back to the object's edges;
-- the class segmenter's probabilities every other frame where the object is of a known class;
+- every other frame, one pass of the class segmenter's network over the crop: its probabilities where the
+  object is of a known class, and how like the object's first-frame patches each patch's features are
+  (:mod:`unseen.track.appearance`; any object, known class or not);
 - motion, from the same flow: what moves with the camera is not the object, what moves as the object does
   may be (:func:`motion_odds`).
 
@@ -24,6 +26,7 @@ import numpy as np
 
 from unseen.inpaint.flow import camera_motion, homography_motion
 from unseen.segment.base import Segmenter
+from unseen.track.appearance import Appearance, look_at, network_of
 from unseen.track.first import class_probs, context_box
 
 BINS = 16  # colour histogram bins per channel
@@ -32,7 +35,8 @@ CLASS_WEIGHT = 1.5
 CLASS_NO = -2.0  # the least log-odds the class gives a pixel it does not see as the object
 SHAPE_WEIGHT = 0.5  # the prior the last good shape placed on the tracker's box gives (0.5: undecided)
 BOX_WEIGHT = 4.0  # log-odds taken off per slack beyond the tracker box
-CLASS_EVERY = 2  # frames between two segmenter looks at a known-class object
+LOOK_EVERY = 2  # frames between two looks by the network (its class, and its features' nearest neighbours)
+CROP_CONTEXT, CROP_EXTRA = 0.15, 8  # a frame is refined (and looked at) over the object's reach grown by these
 EDGE_BAND = 2  # px on each side of the outline left out of the colour models
 HISTORY = 0.1  # share of a confident frame's colours blended into the models
 FLOW_SIDE = 256  # the flow that carries the mask is computed at most this many pixels a side
@@ -51,6 +55,8 @@ CUT_THRESHOLD = 40.0  # mean grey change of a thumbnail that means another shot 
 MOTION_WEIGHT = 2.0  # log-odds that moving like the background takes off
 MOTION_NO, MOTION_YES = -1.0, 0.25  # the most (in MOTION_WEIGHTs) motion takes off and adds
 MOTION_LEAST = 1.0  # px (at flow scale) the object must move against the background for motion to count
+LIKENESS_WEIGHT = 1.0  # weight of the features' likeness (:mod:`unseen.track.appearance`) against the carried mask
+LIKENESS_NO = -1.0  # the least log-odds the likeness gives (like the class, it says "no" only softly)
 
 
 def nanotrack(backbone: str, head: str) -> cv2.Tracker:
@@ -98,6 +104,7 @@ class Follower:
         self._thumb = _thumbnail(self._gray)
         self._lost, self._steps = False, 0
         self._flow = cv2.DISOpticalFlow_create(cv2.DISOPTICAL_FLOW_PRESET_MEDIUM)
+        self._appearance = _first_appearance(rgb, mask, box, network_of(segmenter))
 
     def step(self, rgb: np.ndarray) -> tuple[np.ndarray, float]:
         """The object's mask on the next frame (bool, empty when hidden) and a confidence in [0, 1]."""
@@ -183,7 +190,7 @@ class Follower:
             if ((self._colour_odds(rgb) > 0) & (placed > 0.5)).sum() >= FOUND_AREA * (placed > 0.5).sum() > 0:
                 found = placed
                 break
-        if found is None and self._classes and self._segmenter is not None and self._steps % CLASS_EVERY == 0:
+        if found is None and self._classes and self._segmenter is not None and self._steps % LOOK_EVERY == 0:
             found = self._class_blob(rgb)
         if found is None:
             found = self._colour_blob(rgb)
@@ -223,23 +230,39 @@ class Follower:
             return np.zeros(prior.shape, bool)
         if box is not None:
             reach = _union(reach, box)
-        x0, y0, x1, y1 = context_box(reach, width, height, 0.15, 8)
+        x0, y0, x1, y1 = context_box(reach, width, height, CROP_CONTEXT, CROP_EXTRA)
         soft = cv2.GaussianBlur(prior[y0:y1, x0:x1], (0, 0), PRIOR_BLUR)
         odds = np.log(np.clip(soft, 0.03, 0.97) / np.clip(1 - soft, 0.03, 0.97))
         odds += COLOUR_WEIGHT * self._colour_odds(rgb[y0:y1, x0:x1])
         if motion is not None:
             odds += motion[y0:y1, x0:x1]
-        if self._classes and self._segmenter is not None and self._steps % CLASS_EVERY == 0:
-            probs = class_probs(self._segmenter, rgb, (x0, y0, x1, y1))[..., self._classes].sum(axis=2)
-            # The class says yes firmly and no only softly: what the user boxed may hold more than the class
-            # (a shadow, a carried bag), which the first mask kept and the class alone would cut away.
-            odds += CLASS_WEIGHT * np.maximum(np.log(np.clip(probs, 0.03, 0.97) / np.clip(1 - probs, 0.03, 0.97)),
-                                              CLASS_NO)
+        if self._steps % LOOK_EVERY == 0:
+            odds += self._looked(rgb, (x0, y0, x1, y1))
         if box is not None:
             odds -= BOX_WEIGHT * _outside(box, (x0, y0, x1, y1))
         mask = np.zeros(prior.shape, bool)
         mask[y0:y1, x0:x1] = _tidy(odds > 0, soft > 0.5)
         return mask
+
+    def _looked(self, rgb: np.ndarray, crop: tuple[int, int, int, int]) -> np.ndarray | float:
+        """Log-odds over ``crop`` (x0, y0, x1, y1) from one pass of the network: its class, where the object
+        is of a known class, and how like the object's first patches each patch is."""
+        x0, y0, x1, y1 = crop
+        patch = np.ascontiguousarray(rgb[y0:y1, x0:x1])
+        odds: np.ndarray | float = 0.0
+        probs = None
+        if self._appearance is not None:
+            features, probs = look_at(self._appearance.network, patch, classes=bool(self._classes))
+            odds = LIKENESS_WEIGHT * np.maximum(self._appearance.odds(features, (x1 - x0, y1 - y0)), LIKENESS_NO)
+        elif self._classes and self._segmenter is not None:
+            probs = class_probs(self._segmenter, rgb, crop)
+        if probs is not None:
+            probs = probs[..., self._classes].sum(axis=2)
+            # The class says yes firmly and no only softly: what the user boxed may hold more than the class
+            # (a shadow, a carried bag), which the first mask kept and the class alone would cut away.
+            odds = odds + CLASS_WEIGHT * np.maximum(np.log(np.clip(probs, 0.03, 0.97) / np.clip(1 - probs, 0.03, 0.97)),
+                                                    CLASS_NO)
+        return odds
 
     def _colour_odds(self, rgb: np.ndarray, where: np.ndarray | None = None) -> np.ndarray:
         """Log-odds that each pixel is the object, by colour alone (clipped to +-3)."""
@@ -286,6 +309,17 @@ def motion_odds(flow: np.ndarray, carried: np.ndarray, unsure: np.ndarray) -> np
     odds = MOTION_WEIGHT * np.clip(likeness / speed, MOTION_NO, MOTION_YES)
     odds[unsure] = 0
     return odds.astype(np.float32)
+
+
+def _first_appearance(rgb: np.ndarray, mask: np.ndarray, box: tuple[int, int, int, int],
+                      network) -> Appearance | None:
+    """The object's patches on its first frame, over the crop later frames are looked at with; None without a
+    network to lend features, or when the object is too small to give patches."""
+    if network is None or LIKENESS_WEIGHT == 0:
+        return None
+    x0, y0, x1, y1 = context_box(box, mask.shape[1], mask.shape[0], CROP_CONTEXT, CROP_EXTRA)
+    appearance = Appearance(network, np.ascontiguousarray(rgb[y0:y1, x0:x1]), mask[y0:y1, x0:x1])
+    return appearance if appearance.usable else None
 
 
 def _blob_like(mask: np.ndarray, area: float, last: np.ndarray) -> np.ndarray | None:

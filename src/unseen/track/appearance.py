@@ -1,0 +1,102 @@
+"""What the object looks like to a network: nearest neighbours among deep features (as FEELVOS matches).
+
+The class segmenter's encoder (ESPNetv2, trained on ImageNet and PASCAL VOC) describes each 8x8 patch of
+a crop by a vector; patches of one object resemble each other across frames far more than their colours
+do (a rider's dark clothes against dark trees, a dancer against a crowd in the same colours). The object's
+patches on its prompt's frame, and their surroundings, are kept; on a later frame each patch is scored by
+how much closer its nearest neighbour among the object's patches is than among the surroundings'.
+
+Measured before building it (the first frame's true mask, every 3rd frame of 8 tuning clips, patches
+around the object): this score tells object from surroundings with an AUC of 0.93-0.996 per clip, where
+the follower's colour histograms reach 0.57-0.99 (motocross-jump 0.93 against 0.57).
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import torch
+from torch import nn
+
+from unseen.segment.base import Segmenter, to_frame
+from unseen.segment.espnetv2 import DEFAULT_SIZE, network_size, to_tensor
+
+# The crop's longer side as the network sees it: the class segmenter's own, so that one pass serves both; and
+# as the crop is the object's box plus a margin, its patches keep their size across frames.
+SIDE = DEFAULT_SIZE
+MEMORY = 1024  # at most this many patches kept of the object and of its surroundings each
+SURE_OBJECT, SURE_AROUND = 0.7, 0.1  # a patch's share of mask to count as the object / its surroundings
+# The nearest-neighbour similarity gap (cosine, typically within +-0.3) that counts as one log-odds.
+GAP_SCALE = 0.05
+ODDS_LIMIT = 3.0
+
+
+def network_of(segmenter: Segmenter | None) -> nn.Module | None:
+    """The ESPNetv2 network inside ``segmenter`` (its encoder gives the features), or None for a segmenter
+    that has none to lend."""
+    model = getattr(segmenter, "model", None)
+    usable = isinstance(getattr(model, "base_net", None), nn.Module) and callable(getattr(model, "decode", None))
+    return model if usable else None
+
+
+@torch.inference_mode()
+def look_at(network: nn.Module, rgb: np.ndarray, classes: bool = False) -> tuple[torch.Tensor, np.ndarray | None]:
+    """h x w x C unit vectors (a CPU tensor), one per 8x8 patch of ``rgb`` seen at :data:`SIDE` px (encoder
+    levels 3 and 4), and, when ``classes``, the network's class probabilities (H x W x K, ``rgb``'s size) from
+    the same pass."""
+    height, width = rgb.shape[:2]
+    device = next(network.parameters()).device
+    x = to_tensor(rgb, network_size(width, height, SIDE)).to(device, memory_format=torch.channels_last)
+    levels = network.base_net(x)
+    level3, level4 = levels[2], levels[3]
+    level4 = nn.functional.interpolate(level4, size=level3.shape[2:], mode="bilinear", align_corners=False)
+    features = nn.functional.normalize(torch.cat([level3, level4], 1), dim=1)[0].permute(1, 2, 0).float().cpu()
+    if not classes:
+        return features, None
+    probs = torch.softmax(network.decode(levels, x), 1)[0].permute(1, 2, 0).float().cpu().numpy()
+    return features, to_frame(np.ascontiguousarray(probs), width, height)
+
+
+def _share(mask: np.ndarray, grid: tuple[int, int]) -> np.ndarray:
+    """Each patch's share of ``mask`` on a grid of (h, w) patches."""
+    return cv2.resize(mask.astype(np.float32), grid[::-1], interpolation=cv2.INTER_AREA)
+
+
+def _some(rows: torch.Tensor, count: int, rng: np.random.Generator) -> torch.Tensor:
+    return rows if len(rows) <= count else rows[torch.from_numpy(rng.choice(len(rows), count, replace=False))]
+
+
+class Appearance:
+    """The object's patches and its surroundings' on one frame, to score the patches of later frames.
+
+    Parameters
+    ----------
+    network
+        From :func:`network_of`.
+    rgb, mask
+        A crop around the object (the object and some of its surroundings) and its mask there.
+    """
+
+    def __init__(self, network: nn.Module, rgb: np.ndarray, mask: np.ndarray) -> None:
+        self.network = network
+        features, _ = look_at(network, rgb)
+        share = torch.from_numpy(_share(mask, tuple(features.shape[:2])))
+        rng = np.random.default_rng(0)
+        self._object = _some(features[share >= SURE_OBJECT], MEMORY, rng)
+        self._around = _some(features[share <= SURE_AROUND], MEMORY, rng)
+
+    @property
+    def usable(self) -> bool:
+        """Whether both the object and its surroundings gave patches (a tiny object gives none)."""
+        return len(self._object) > 0 and len(self._around) > 0
+
+    @torch.inference_mode()
+    def odds(self, features: torch.Tensor, size: tuple[int, int]) -> np.ndarray:
+        """Log-odds (float32, within +-:data:`ODDS_LIMIT`, at ``size`` = (w, h) of the crop) that each pixel
+        of a crop is the object, by its patch's nearest neighbours; ``features`` of the crop from
+        :func:`look_at`."""
+        # In torch, which runs on the threads the segmenter was given (numpy's BLAS would spin its own).
+        flat = features.reshape(-1, features.shape[2])
+        gap = (flat @ self._object.T).amax(dim=1) - (flat @ self._around.T).amax(dim=1)
+        odds = (gap / GAP_SCALE).clamp(-ODDS_LIMIT, ODDS_LIMIT).reshape(features.shape[:2]).numpy()
+        return cv2.resize(odds.astype(np.float32), size, interpolation=cv2.INTER_LINEAR)
