@@ -15,7 +15,7 @@ from unseen.errors import InputError
 from unseen.media import Frame, open_clip, read_gray, write_image
 from unseen.track import Prompt, check_prompts, nanotrack_files, parse_prompt, parse_prompts, track_objects
 from unseen.track.appearance import Appearance, look_at, network_of
-from unseen.track.first import context_box
+from unseen.track.first import context_box, first_mask
 from unseen.track.follow import MOTION_WEIGHT, MOTION_YES, _histograms, motion_odds
 
 from conftest import make_video, shared_path, textured_frame
@@ -144,30 +144,47 @@ def auc(score: np.ndarray, positive: np.ndarray) -> float:
     return float((ranks[positive].sum() - count * (count - 1) / 2) / (count * (len(score) - count)))
 
 
+def training_frame(clip: str, index: int) -> tuple[np.ndarray, np.ndarray]:
+    """Frame ``index`` of a masked clip of ../shared/data/train/videos (RGB) and its object's mask."""
+    folder = shared_path("data", "train", "videos", clip)
+    rgb = np.ascontiguousarray(cv2.imread(str(folder / f"{index:05d}.jpg"))[..., ::-1])
+    return rgb, read_gray(folder / "masks" / f"{index:05d}.png") > 0
+
+
 @pytest.mark.usefixtures("models")
 def test_the_look_tells_a_rider_from_his_surroundings_where_colours_cannot() -> None:
     """A motocross rider 12 frames after the prompt: his patches' nearest neighbours among the first frame's
     tell him from the sky and dust around him; the colour models learnt on the same frame barely can."""
     from unseen.segment.base import get_segmenter
 
-    folder = shared_path("data", "train", "videos", "motocross-jump")
-    frames = [np.ascontiguousarray(cv2.imread(str(folder / f"{i:05d}.jpg"))[..., ::-1]) for i in (0, 12)]
-    truth = [read_gray(folder / "masks" / f"{i:05d}.png") > 0 for i in (0, 12)]
+    (first, first_truth), (later, truth) = training_frame("motocross-jump", 0), training_frame("motocross-jump", 12)
     network = network_of(get_segmenter("espnetv2-pascal"))
     assert network is not None
-    height, width = truth[0].shape
-    x0, y0, x1, y1 = context_box(box_of(truth[0]), width, height, 0.5, 16)
-    look = Appearance(network, frames[0][y0:y1, x0:x1].copy(), truth[0][y0:y1, x0:x1])
-    x0, y0, x1, y1 = context_box(box_of(truth[1]), width, height, 0.5, 16)
-    crop = frames[1][y0:y1, x0:x1].copy()
+    height, width = truth.shape
+    x0, y0, x1, y1 = context_box(box_of(first_truth), width, height, 0.5, 16)
+    look = Appearance(network, first[y0:y1, x0:x1].copy(), first_truth[y0:y1, x0:x1])
+    x0, y0, x1, y1 = context_box(box_of(truth), width, height, 0.5, 16)
+    crop = later[y0:y1, x0:x1].copy()
     features, _ = look_at(network, crop)
     looked = look.odds(features, (x1 - x0, y1 - y0)).ravel()
-    fg, bg = _histograms(frames[0], truth[0], box_of(truth[0]))
+    fg, bg = _histograms(first, first_truth, box_of(first_truth))
     q = (crop >> 4).astype(np.int32)
     index = (q[..., 0] * 16 + q[..., 1]) * 16 + q[..., 2]
     coloured = np.log((fg[index] + 1e-4) / (bg[index] + 1e-4)).ravel()
-    rider = truth[1][y0:y1, x0:x1].ravel()
+    rider = truth[y0:y1, x0:x1].ravel()
     assert auc(looked, rider) > 0.9 > auc(coloured, rider) + 0.1
+
+
+@pytest.mark.usefixtures("models")
+def test_a_box_around_a_dancer_takes_her_and_not_the_seated_crowd_behind_her() -> None:
+    """The crowd is "person" too and fills the top of the box; the dancer is what spans it."""
+    from unseen.segment.base import get_segmenter
+
+    rgb, dancer = training_frame("dance-twirl", 0)
+    mask, classes = first_mask(rgb, Prompt("box", box_of(dancer), 0), get_segmenter("espnetv2-pascal"))
+    assert classes and iou(mask, dancer) > 0.6
+    grown = cv2.dilate(dancer.astype(np.uint8), np.ones((7, 7), np.uint8)) > 0
+    assert (mask & ~grown).sum() < 0.3 * mask.sum()  # little of the crowd
 
 
 @pytest.mark.usefixtures("models")

@@ -23,6 +23,14 @@ KNOWN_FILL = 0.3
 # under a point is ~0.95, and ~0.85 over its whole mask.
 KNOWN_SURE = 0.75
 LUKEWARM = 0.6  # mean probability where a class is found, under which it is taken as seen in texture
+# Others of the object's class reaching into the box (a crowd behind a dancer) are cut off when the class is
+# seen beyond the box by this share of its size, from what fills the box's middle (this share in from each side);
+# a cut that keeps under NEIGHBOUR_KEEP of the class mask, or spans the box less than NEIGHBOUR_SPAN as far, is
+# not taken (people overlapping in a group: the flood went through the object itself).
+NEIGHBOUR_MARGIN = 0.06
+NEIGHBOUR_CORE = 0.3
+NEIGHBOUR_KEEP = 0.4
+NEIGHBOUR_SPAN = 0.95
 CONTEXT = 0.25  # the segmenter and GrabCut see the box grown by this share of its size on each side
 GRABCUT_SIDE = 256  # GrabCut runs with the crop's longer side at most this (a fraction of a second)
 GRABCUT_ITERATIONS = 4
@@ -76,7 +84,7 @@ def _from_box(rgb: np.ndarray, box: tuple[int, int, int, int], segmenter: Segmen
             if not found.any() or not _sure(summed[found], KNOWN_SURE):
                 classes = []
             elif found.sum() >= KNOWN_FILL * w * h or _spans(found[inner[1]:inner[1] + h, inner[0]:inner[0] + w]):
-                mask = found
+                mask = _without_neighbours(rgb[crop[1]:crop[3], crop[0]:crop[2]], summed > 0.5, found, inner)
             else:  # a known thing, but the box holds more (a shadow, something carried): cut out from it
                 mask = _grabcut(rgb[crop[1]:crop[3], crop[0]:crop[2]], inner, found)
     if mask is None:
@@ -84,6 +92,38 @@ def _from_box(rgb: np.ndarray, box: tuple[int, int, int, int], segmenter: Segmen
     full = np.zeros((height, width), bool)
     full[crop[1]:crop[3], crop[0]:crop[2]] = mask
     return full, classes
+
+
+def _without_neighbours(patch: np.ndarray, seen: np.ndarray, found: np.ndarray,
+                        box: tuple[int, int, int, int]) -> np.ndarray:
+    """``found`` (the class in the box) without the others of its class that reach into the box from outside
+    it (spectators behind a dancer): the class seen well outside the box and the class in the box's middle
+    flood the class mask along the picture's edges (watershed), and what the outside reaches is not the
+    object. ``found`` unchanged when no others are near or the split would leave little of it."""
+    x, y, w, h = box
+    margin_x, margin_y = max(4, int(NEIGHBOUR_MARGIN * w)), max(4, int(NEIGHBOUR_MARGIN * h))
+    near = np.zeros(seen.shape, bool)
+    near[max(0, y - margin_y):y + h + margin_y, max(0, x - margin_x):x + w + margin_x] = True
+    others = seen & ~near
+    middle = np.zeros(seen.shape, bool)
+    cx, cy = int(NEIGHBOUR_CORE * w), int(NEIGHBOUR_CORE * h)
+    middle[y + cy:y + h - cy, x + cx:x + w - cx] = True
+    core = found & middle
+    if others.sum() < 0.02 * w * h or not core.any():  # no others to speak of
+        return found
+    neighbour, own, nothing = 1, 2, 3  # the watershed's seeds
+    markers = np.zeros(seen.shape, np.int32)
+    markers[cv2.erode((~seen).astype(np.uint8), np.ones((5, 5), np.uint8)) > 0] = nothing
+    markers[others] = neighbour
+    markers[core] = own
+    cv2.watershed(np.ascontiguousarray(patch[..., ::-1]), markers)
+    kept = found & (markers == own)
+    # The box is drawn around the object: a cut that no longer spans it as far took the object's own parts
+    # (people overlapping in a group), not a neighbour's.
+    inside = (slice(y, y + h), slice(x, x + w))
+    spans = [(m[inside].any(axis=axis).sum()) for m in (kept, found) for axis in (0, 1)]
+    whole = spans[0] >= NEIGHBOUR_SPAN * spans[2] and spans[1] >= NEIGHBOUR_SPAN * spans[3]
+    return kept if whole and kept.sum() >= NEIGHBOUR_KEEP * found.sum() else found
 
 
 def _sure(probability: np.ndarray, level: float = KNOWN_SURE) -> bool:
