@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 import time
 from collections.abc import Iterator
 
@@ -41,6 +42,14 @@ def test_a_slow_first_frame_still_shows_the_bar_counting_time(capsys: pytest.Cap
     drawn = capsys.readouterr().err.replace("\r", "\n")
     # Redrawn each second while nothing arrives: the elapsed time moves although the count does not.
     assert "0/3 [00:01<?" in drawn and "0/3 [00:02<?" in drawn, drawn
+
+
+def test_in_a_log_what_follows_the_bar_starts_a_line_of_its_own(capsys: pytest.CaptureFixture[str]) -> None:
+    # The bar is drawn by the ticker and at the end, never by tqdm's own timed prints (every 30 s in a log).
+    assert list(progress(frames_after(1.5), 3, "remove", enabled=True)) == [0, 1, 2]
+    print("unseen: wrote out.mp4", file=sys.stderr)
+    lines = [line for line in capsys.readouterr().err.splitlines() if line.strip()]
+    assert "remove:" in lines[0] and lines[-1] == "unseen: wrote out.mp4", lines
 
 
 def test_quick_work_and_disabled_bars_print_nothing(capsys: pytest.CaptureFixture[str]) -> None:

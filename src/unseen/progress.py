@@ -91,7 +91,7 @@ def progress(items: Iterable[T], total: int | None, desc: str, enabled: bool) ->
         # tqdm redraws at most every 0.1 s, so the last items often go uncounted on screen; a log (where
         # the bar's lines stay) would end at 99/100. The bar is drawn once more with all of them.
         if enabled and time.monotonic() - started >= _DELAY:
-            bar.refresh()
+            _draw(bar)
     finally:
         try:
             _ahead.reset(token)
@@ -122,4 +122,12 @@ def report_ahead(items_worth: float) -> None:
 def _tick(bar: tqdm, stop: threading.Event) -> None:
     # The first wait also stands for tqdm's own ``delay``, which only counts when an item arrives.
     while not stop.wait(max(_TICK, redraw_interval())):
-        bar.refresh()
+        _draw(bar)
+
+
+def _draw(bar: tqdm) -> None:
+    """Redraw ``bar`` now, as drawn: tqdm clears at its close only a bar it knows it printed, and it counts
+    only its own timed prints; in a log (one print every 30 s) the message after the job would otherwise
+    follow the bar on its line."""
+    bar.refresh()
+    bar.last_print_t = time.time()  # tqdm's clock (``start_t`` is on it too)
