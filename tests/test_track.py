@@ -16,7 +16,7 @@ from unseen.media import Frame, open_clip, read_gray, write_image
 from unseen.track import Prompt, check_prompts, nanotrack_files, parse_prompt, parse_prompts, track_objects
 from unseen.track.appearance import Appearance, look_at, network_of
 from unseen.track.first import context_box, first_mask
-from unseen.track.follow import MOTION_WEIGHT, MOTION_YES, _histograms, motion_odds
+from unseen.track.follow import MOTION_WEIGHT, MOTION_YES, _bin_index, _histograms, motion_odds
 
 from conftest import make_video, shared_path, textured_frame
 
@@ -168,8 +168,7 @@ def test_the_look_tells_a_rider_from_his_surroundings_where_colours_cannot() -> 
     features, _ = look_at(network, crop)
     looked = look.odds(features, (x1 - x0, y1 - y0)).ravel()
     fg, bg = _histograms(first, first_truth, box_of(first_truth))
-    q = (crop >> 4).astype(np.int32)
-    index = (q[..., 0] * 16 + q[..., 1]) * 16 + q[..., 2]
+    index = _bin_index(crop)
     coloured = np.log((fg[index] + 1e-4) / (bg[index] + 1e-4)).ravel()
     rider = truth[y0:y1, x0:x1].ravel()
     assert auc(looked, rider) > 0.9 > auc(coloured, rider) + 0.1

@@ -19,7 +19,7 @@ import torch
 from torch import nn
 
 from unseen.segment.base import Segmenter, to_frame
-from unseen.segment.espnetv2 import DEFAULT_SIZE, network_size, to_tensor
+from unseen.segment.espnetv2 import DEFAULT_SIZE, network_input
 
 # The crop's longer side as the network sees it: the class segmenter's own, so that one pass serves both; and
 # as the crop is the object's box plus a margin, its patches keep their size across frames.
@@ -45,8 +45,7 @@ def look_at(network: nn.Module, rgb: np.ndarray, classes: bool = False) -> tuple
     levels 3 and 4), and, when ``classes``, the network's class probabilities (H x W x K, ``rgb``'s size) from
     the same pass."""
     height, width = rgb.shape[:2]
-    device = next(network.parameters()).device
-    x = to_tensor(rgb, network_size(width, height, SIDE)).to(device, memory_format=torch.channels_last)
+    x = network_input(network, rgb, SIDE)
     levels = network.base_net(x)
     level3, level4 = levels[2], levels[3]
     level4 = nn.functional.interpolate(level4, size=level3.shape[2:], mode="bilinear", align_corners=False)

@@ -232,7 +232,7 @@ class Follower:
             reach = _union(reach, box)
         x0, y0, x1, y1 = context_box(reach, width, height, CROP_CONTEXT, CROP_EXTRA)
         soft = cv2.GaussianBlur(prior[y0:y1, x0:x1], (0, 0), PRIOR_BLUR)
-        odds = np.log(np.clip(soft, 0.03, 0.97) / np.clip(1 - soft, 0.03, 0.97))
+        odds = _logit(soft)
         odds += COLOUR_WEIGHT * self._colour_odds(rgb[y0:y1, x0:x1])
         if motion is not None:
             odds += motion[y0:y1, x0:x1]
@@ -260,8 +260,7 @@ class Follower:
             probs = probs[..., self._classes].sum(axis=2)
             # The class says yes firmly and no only softly: what the user boxed may hold more than the class
             # (a shadow, a carried bag), which the first mask kept and the class alone would cut away.
-            odds = odds + CLASS_WEIGHT * np.maximum(np.log(np.clip(probs, 0.03, 0.97) / np.clip(1 - probs, 0.03, 0.97)),
-                                                    CLASS_NO)
+            odds = odds + CLASS_WEIGHT * np.maximum(_logit(probs), CLASS_NO)
         return odds
 
     def _colour_odds(self, rgb: np.ndarray, where: np.ndarray | None = None) -> np.ndarray:
@@ -309,6 +308,12 @@ def motion_odds(flow: np.ndarray, carried: np.ndarray, unsure: np.ndarray) -> np
     odds = MOTION_WEIGHT * np.clip(likeness / speed, MOTION_NO, MOTION_YES)
     odds[unsure] = 0
     return odds.astype(np.float32)
+
+
+def _logit(probability: np.ndarray) -> np.ndarray:
+    """Log-odds of a probability map, kept within about +-3.5 (no cue is ever sure)."""
+    p = np.clip(probability, 0.03, 0.97)
+    return np.log(p / (1 - p))
 
 
 def _first_appearance(rgb: np.ndarray, mask: np.ndarray, box: tuple[int, int, int, int],
