@@ -187,6 +187,19 @@ def test_a_box_around_a_dancer_takes_her_and_not_the_seated_crowd_behind_her() -
 
 
 @pytest.mark.usefixtures("models")
+def test_a_box_around_a_horse_and_its_rider_takes_both() -> None:
+    """The rider fills a twentieth of the box: too little to be its object, but a user boxing a horse and rider
+    wants both gone (without the rider the first mask missed a quarter of the object)."""
+    from unseen.segment.base import get_segmenter
+
+    rgb, both = training_frame("horsejump-high", 0)
+    segmenter = get_segmenter("espnetv2-pascal")
+    mask, classes = first_mask(rgb, Prompt("box", box_of(both), 0), segmenter)
+    assert {segmenter.classes[c] for c in classes} == {"horse", "person"}
+    assert (mask & both).sum() > 0.85 * both.sum() and iou(mask, both) > 0.75
+
+
+@pytest.mark.usefixtures("models")
 def test_a_box_on_the_first_frame_follows_the_ball_behind_the_band_and_out_again() -> None:
     frames, truth = clip()
     tracked = track_objects(frames, [Prompt("box", box_of(truth[0]), 0)], lambda: None, nanotrack_files)

@@ -22,6 +22,10 @@ KNOWN_FILL = 0.3
 # Networks see things in texture that is not there (a ball as a tv monitor, p ~0.6); a real person or car
 # under a point is ~0.95, and ~0.85 over its whole mask.
 KNOWN_SURE = 0.75
+# Another class the network sees touching the object, within the box, over this share of the object's size, is
+# carried by it (a rider's bike, a horse's rider): the user boxed them together.
+CARRIED_SHARE = 0.05
+CARRIED_INSIDE = 0.9  # ... when this share of that class's pixels in view lies inside the box
 LUKEWARM = 0.6  # mean probability where a class is found, under which it is taken as seen in texture
 # Others of the object's class reaching into the box (a crowd behind a dancer) are cut off when the class is
 # seen beyond the box by this share of its size, from what fills the box's middle (this share in from each side);
@@ -83,10 +87,15 @@ def _from_box(rgb: np.ndarray, box: tuple[int, int, int, int], segmenter: Segmen
             found = _in_box(summed > 0.5, inner)
             if not found.any() or not _sure(summed[found], KNOWN_SURE):
                 classes = []
-            elif found.sum() >= KNOWN_FILL * w * h or _spans(found[inner[1]:inner[1] + h, inner[0]:inner[0] + w]):
-                mask = _without_neighbours(rgb[crop[1]:crop[3], crop[0]:crop[2]], summed > 0.5, found, inner)
-            else:  # a known thing, but the box holds more (a shadow, something carried): cut out from it
-                mask = _grabcut(rgb[crop[1]:crop[3], crop[0]:crop[2]], inner, found)
+            elif carried := _carried(probs, summed > 0.5, inner, classes):
+                classes = classes + carried
+                summed = probs[..., classes].sum(axis=2)
+                found = _in_box(summed > 0.5, inner)
+        if classes and (found.sum() >= KNOWN_FILL * w * h
+                        or _spans(found[inner[1]:inner[1] + h, inner[0]:inner[0] + w])):
+            mask = _without_neighbours(rgb[crop[1]:crop[3], crop[0]:crop[2]], summed > 0.5, found, inner)
+        elif classes:  # a known thing, but the box holds more (a shadow, something carried): cut out from it
+            mask = _grabcut(rgb[crop[1]:crop[3], crop[0]:crop[2]], inner, found)
     if mask is None:
         mask = _grabcut(rgb[crop[1]:crop[3], crop[0]:crop[2]], inner)
     full = np.zeros((height, width), bool)
@@ -124,6 +133,26 @@ def _without_neighbours(patch: np.ndarray, seen: np.ndarray, found: np.ndarray,
     spans = [(m[inside].any(axis=axis).sum()) for m in (kept, found) for axis in (0, 1)]
     whole = spans[0] >= NEIGHBOUR_SPAN * spans[2] and spans[1] >= NEIGHBOUR_SPAN * spans[3]
     return kept if whole and kept.sum() >= NEIGHBOUR_KEEP * found.sum() else found
+
+
+def _carried(probs: np.ndarray, seen: np.ndarray, box: tuple[int, int, int, int], classes: list[int]) -> list[int]:
+    """Other classes the object carries or rides (a bike under its rider, a rider on a horse): each is the
+    network's best guess over a part of the crop (``probs``) that touches the object's classes (``seen``), is at
+    least ``CARRIED_SHARE`` of their size and lies inside the ``box``: the user boxed them together. A thin bike
+    is seen half-heartedly, so its best guess counts, not its confidence."""
+    x, y, w, h = box
+    near = cv2.dilate(seen.astype(np.uint8), np.ones((9, 9), np.uint8)) > 0
+    in_box = np.zeros(seen.shape, bool)
+    in_box[y:y + h, x:x + w] = True
+    best = probs.argmax(axis=2)
+    carried = []
+    for c in range(1, probs.shape[2]):
+        part = best == c
+        size = int(part.sum())
+        if (c not in classes and size >= CARRIED_SHARE * seen.sum() and (part & near).any()
+                and (part & in_box).sum() >= CARRIED_INSIDE * size):
+            carried.append(c)
+    return carried
 
 
 def _sure(probability: np.ndarray, level: float = KNOWN_SURE) -> bool:
