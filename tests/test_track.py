@@ -200,6 +200,25 @@ def test_a_box_around_a_horse_and_its_rider_takes_both() -> None:
 
 
 @pytest.mark.usefixtures("models")
+def test_a_box_around_an_animal_no_class_names_takes_it_where_its_colours_are_the_grounds() -> None:
+    """A giraffe on dirt and grass: no class of the segmenter names it and GrabCut, on colours, keeps nothing of
+    it; the network's features tell it from what is around the box. (The photo's mask is a loose outline.)"""
+    from unseen.segment.base import get_segmenter
+    from unseen.track.first import _grabcut
+
+    folder = shared_path("data", "photos", "objects")
+    rgb = np.ascontiguousarray(cv2.imread(str(folder / "images" / "10.png"))[..., ::-1])
+    giraffe = read_gray(folder / "masks" / "10.png") > 127
+    box = box_of(giraffe)
+    mask, classes = first_mask(rgb, Prompt("box", box, 0), get_segmenter("espnetv2-pascal"))
+    height, width = giraffe.shape
+    x0, y0, x1, y1 = context_box(box, width, height)
+    by_colour = _grabcut(rgb[y0:y1, x0:x1], (box[0] - x0, box[1] - y0, box[2], box[3]))
+    assert classes == [] and by_colour.sum() < 0.01 * box[2] * box[3]
+    assert iou(mask, giraffe) > 0.6 and mask.sum() < 0.6 * box[2] * box[3]  # the giraffe, not its box
+
+
+@pytest.mark.usefixtures("models")
 def test_a_box_on_the_first_frame_follows_the_ball_behind_the_band_and_out_again() -> None:
     frames, truth = clip()
     tracked = track_objects(frames, [Prompt("box", box_of(truth[0]), 0)], lambda: None, nanotrack_files)

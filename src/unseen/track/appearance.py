@@ -99,3 +99,25 @@ class Appearance:
         gap = (flat @ self._object.T).amax(dim=1) - (flat @ self._around.T).amax(dim=1)
         odds = (gap / GAP_SCALE).clamp(-ODDS_LIMIT, ODDS_LIMIT).reshape(features.shape[:2]).numpy()
         return cv2.resize(odds.astype(np.float32), size, interpolation=cv2.INTER_LINEAR)
+
+
+@torch.inference_mode()
+def unlike_surroundings(network: nn.Module, rgb: np.ndarray, box: tuple[int, int, int, int]) -> np.ndarray:
+    """Bool mask (``rgb``'s size) of what in ``box`` (x, y, w, h) looks unlike everything around the box: each
+    patch's distance to its nearest neighbour among the patches outside the box, split in two by Otsu's
+    threshold over the box. Colours cannot tell a giraffe from the dirt and grass it stands on (GrabCut keeps
+    nothing); the network's features can. ``rgb`` must show some of the surroundings around the box."""
+    height, width = rgb.shape[:2]
+    x, y, w, h = box
+    in_box = np.zeros((height, width), bool)
+    in_box[y:y + h, x:x + w] = True
+    features, _ = look_at(network, rgb)
+    around = features[torch.from_numpy(_share(in_box, tuple(features.shape[:2]))) <= SURE_AROUND]
+    if not len(around):
+        return in_box
+    flat = features.reshape(-1, features.shape[2])
+    nearest = (flat @ around.T).amax(dim=1).reshape(features.shape[:2]).numpy()
+    distance = cv2.resize((1 - nearest).astype(np.float32), (width, height), interpolation=cv2.INTER_LINEAR)
+    scaled = np.clip(distance * (255 / max(float(distance[in_box].max()), 1e-6)), 0, 255).astype(np.uint8)
+    level, _ = cv2.threshold(scaled[in_box], 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
+    return in_box & (scaled > level)

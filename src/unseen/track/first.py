@@ -8,9 +8,11 @@ import contextlib
 
 import cv2
 import numpy as np
+import torch
 
 from unseen.errors import InputError
 from unseen.segment.base import Segmenter, to_frame
+from unseen.track.appearance import network_of, unlike_surroundings
 from unseen.track.prompts import BOX, Prompt
 
 # A class the segmenter sees over this share of the box (in probability) is part of the object: DAVIS
@@ -38,6 +40,10 @@ NEIGHBOUR_SPAN = 0.95
 CONTEXT = 0.25  # the segmenter and GrabCut see the box grown by this share of its size on each side
 GRABCUT_SIDE = 256  # GrabCut runs with the crop's longer side at most this (a fraction of a second)
 GRABCUT_ITERATIONS = 4
+# An object no class names is cut out from where the network sees some object (not "background") in the box, when
+# that is this share of the box; a cut that keeps under GRABCUT_KEPT of the box failed (colours alike in and out).
+SOME_OBJECT = 0.1
+GRABCUT_KEPT = 0.05
 POINT_MAX_AREA = 0.25  # a point on a plain area this large (share of the frame) is on no object
 POINT_BOXES = (0.15, 0.3, 0.5)  # sides of the boxes tried around a point, as shares of the frame's longer side
 POINT_WHOLE = 0.02  # an object found in a box that touches at most this share of its sides is whole
@@ -97,7 +103,8 @@ def _from_box(rgb: np.ndarray, box: tuple[int, int, int, int], segmenter: Segmen
         elif classes:  # a known thing, but the box holds more (a shadow, something carried): cut out from it
             mask = _grabcut(rgb[crop[1]:crop[3], crop[0]:crop[2]], inner, found)
     if mask is None:
-        mask = _grabcut(rgb[crop[1]:crop[3], crop[0]:crop[2]], inner)
+        seen = None if segmenter is None else probs[..., 0] < 0.5
+        mask = _cut_out(rgb[crop[1]:crop[3], crop[0]:crop[2]], inner, seen, network_of(segmenter))
     full = np.zeros((height, width), bool)
     full[crop[1]:crop[3], crop[0]:crop[2]] = mask
     return full, classes
@@ -188,6 +195,20 @@ def _in_box(mask: np.ndarray, box: tuple[int, int, int, int], slack: float = 0.0
     core = blobs[y + h // 4:y + h - h // 4 + 1, x + w // 4:x + w - w // 4 + 1]
     keep = np.unique(core[core > 0])
     return np.isin(blobs, keep) if len(keep) else mask
+
+
+def _cut_out(patch: np.ndarray, box: tuple[int, int, int, int], seen: np.ndarray | None,
+             network: torch.nn.Module | None) -> np.ndarray:
+    """An object no class names, in ``box`` of ``patch``: GrabCut, from what the segmenter ``seen`` as some
+    object in the box (a cart with its driver: the driver is "person", the cart nothing, but not "background"
+    either) when it saw enough; when the cut keeps almost nothing, what the ``network``'s features tell from the
+    surroundings."""
+    x, y, w, h = box
+    seed = None if seen is None else _in_box(seen, box)
+    mask = _grabcut(patch, box, seed if seed is not None and seed.sum() >= SOME_OBJECT * w * h else None)
+    if mask.sum() < GRABCUT_KEPT * w * h and network is not None:
+        mask = _in_box(unlike_surroundings(network, patch, box), box)
+    return mask
 
 
 def _grabcut(patch: np.ndarray, box: tuple[int, int, int, int], seed: np.ndarray | None = None) -> np.ndarray:
