@@ -56,10 +56,10 @@ def _network_output(model: nn.Module, rgb: np.ndarray, size: int | tuple[int, in
     The input is channels-last, which runs the many small grouped convolutions ~25 % faster on a CPU
     (measured at 320x288) once the model is channels-last too (:class:`ESPNetv2` makes it so).
     """
-    out = model(network_input(model, rgb, size))
-    if softmax:
-        out = torch.softmax(out, 1)
-    return np.ascontiguousarray(out[0].permute(1, 2, 0).float().cpu().numpy())
+    out = model(network_input(model, rgb, size))[0].permute(1, 2, 0)
+    if softmax:  # over the last axis of the channels-last output: twice as fast as over its channel axis
+        out = torch.softmax(out, -1)
+    return np.ascontiguousarray(out.float().cpu().numpy())
 
 
 def predict_probs(model: nn.Module, rgb: np.ndarray, size: int | tuple[int, int] = 512) -> np.ndarray:

@@ -52,7 +52,7 @@ def look_at(network: nn.Module, rgb: np.ndarray, classes: bool = False) -> tuple
     features = nn.functional.normalize(torch.cat([level3, level4], 1), dim=1)[0].permute(1, 2, 0).float().cpu()
     if not classes:
         return features, None
-    probs = torch.softmax(network.decode(levels, x), 1)[0].permute(1, 2, 0).float().cpu().numpy()
+    probs = torch.softmax(network.decode(levels, x)[0].permute(1, 2, 0), -1).float().cpu().numpy()
     return features, to_frame(np.ascontiguousarray(probs), width, height)
 
 
