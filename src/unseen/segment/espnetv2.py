@@ -12,6 +12,7 @@ from torch import nn
 
 from unseen.errors import InputError
 from unseen.nets.espnetv2 import IMAGENET_MEAN, IMAGENET_STD, SIDE_MULTIPLE, load_espnetv2
+from unseen.nets.runtime import network_logits
 from unseen.segment.base import to_frame
 
 
@@ -51,13 +52,14 @@ def network_input(model: nn.Module, rgb: np.ndarray, size: int | tuple[int, int]
 
 @torch.inference_mode()
 def _network_output(model: nn.Module, rgb: np.ndarray, size: int | tuple[int, int], softmax: bool) -> np.ndarray:
-    """Logits (or probabilities) as h x w x C float32 at the network's input size, on the model's device.
+    """Logits (or probabilities) as h x w x C float32 at the network's input size.
 
-    The input is channels-last, which runs the many small grouped convolutions ~25 % faster on a CPU
-    (measured at 320x288) once the model is channels-last too (:class:`ESPNetv2` makes it so).
+    On the CPU onnxruntime runs the network (:mod:`unseen.nets.runtime`); on a GPU PyTorch does, with a
+    channels-last input, which also ran the many small grouped convolutions ~25 % faster on a CPU (measured
+    at 320x288) once the model is channels-last too (:class:`ESPNetv2` makes it so).
     """
-    out = model(network_input(model, rgb, size))[0].permute(1, 2, 0)
-    if softmax:  # over the last axis of the channels-last output: twice as fast as over its channel axis
+    out = network_logits(model, network_input(model, rgb, size))[0].permute(1, 2, 0).contiguous()
+    if softmax:  # over the last, contiguous axis: twice as fast as over the channel axis
         out = torch.softmax(out, -1)
     return np.ascontiguousarray(out.float().cpu().numpy())
 

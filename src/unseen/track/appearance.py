@@ -18,6 +18,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from unseen.nets.runtime import espnetv2_pass
 from unseen.segment.base import Segmenter, to_frame
 from unseen.segment.espnetv2 import DEFAULT_SIZE, network_input
 
@@ -46,13 +47,12 @@ def look_at(network: nn.Module, rgb: np.ndarray, classes: bool = False) -> tuple
     the same pass."""
     height, width = rgb.shape[:2]
     x = network_input(network, rgb, SIDE)
-    levels = network.base_net(x)
-    level3, level4 = levels[2], levels[3]
+    level3, level4, logits = espnetv2_pass(network, x, logits=classes)
     level4 = nn.functional.interpolate(level4, size=level3.shape[2:], mode="bilinear", align_corners=False)
     features = nn.functional.normalize(torch.cat([level3, level4], 1), dim=1)[0].permute(1, 2, 0).float().cpu()
-    if not classes:
+    if logits is None:
         return features, None
-    probs = torch.softmax(network.decode(levels, x)[0].permute(1, 2, 0), -1).float().cpu().numpy()
+    probs = torch.softmax(logits[0].permute(1, 2, 0), -1).float().cpu().numpy()
     return features, to_frame(np.ascontiguousarray(probs), width, height)
 
 
