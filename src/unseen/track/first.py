@@ -132,7 +132,7 @@ def _without_neighbours(patch: np.ndarray, seen: np.ndarray, found: np.ndarray,
     markers[cv2.erode((~seen).astype(np.uint8), np.ones((5, 5), np.uint8)) > 0] = nothing
     markers[others] = neighbour
     markers[core] = own
-    cv2.watershed(np.ascontiguousarray(patch[..., ::-1]), markers)
+    cv2.watershed(cv2.cvtColor(patch, cv2.COLOR_RGB2BGR), markers)
     kept = found & (markers == own)
     # The box is drawn around the object: a cut that no longer spans it as far took the object's own parts
     # (people overlapping in a group), not a neighbour's.
@@ -227,7 +227,7 @@ def _grabcut(patch: np.ndarray, box: tuple[int, int, int, int], seed: np.ndarray
         labels[small_seed] = cv2.GC_PR_FGD
         labels[cv2.erode(small_seed.astype(np.uint8), np.ones((5, 5), np.uint8)) > 0] = cv2.GC_FGD
     bgd, fgd = np.zeros((1, 65), np.float64), np.zeros((1, 65), np.float64)
-    bgr = np.ascontiguousarray(small[..., ::-1])
+    bgr = cv2.cvtColor(small, cv2.COLOR_RGB2BGR)
     cv2.setRNGSeed(0)  # GrabCut starts its colour models with k-means: the same input, the same mask
     with contextlib.suppress(cv2.error):  # one colour everywhere: nothing to tell apart, keep the box
         cv2.grabCut(bgr, labels, None, bgd, fgd, GRABCUT_ITERATIONS, cv2.GC_INIT_WITH_MASK)

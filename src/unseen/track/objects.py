@@ -61,7 +61,7 @@ class _Spill:
         self._spans: list[tuple[int, int]] = []
 
     def add(self, rgb: np.ndarray) -> None:
-        ok, data = cv2.imencode(".jpg", rgb[..., ::-1], [cv2.IMWRITE_JPEG_QUALITY, SPILL_QUALITY])
+        ok, data = cv2.imencode(".jpg", cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, SPILL_QUALITY])
         self._file.seek(0, 2)
         self._spans.append((self._file.tell(), len(data)))
         self._file.write(data.tobytes())
@@ -70,7 +70,7 @@ class _Spill:
         start, length = self._spans[index]
         self._file.seek(start)
         data = np.frombuffer(self._file.read(length), np.uint8)
-        return np.ascontiguousarray(cv2.imdecode(data, cv2.IMREAD_COLOR)[..., ::-1])
+        return cv2.cvtColor(cv2.imdecode(data, cv2.IMREAD_COLOR), cv2.COLOR_BGR2RGB)
 
     def close(self) -> None:
         self._file.close()
