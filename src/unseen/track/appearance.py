@@ -13,6 +13,8 @@ the follower's colour histograms reach 0.57-0.99 (motocross-jump 0.93 against 0.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import cv2
 import numpy as np
 import torch
@@ -41,19 +43,23 @@ def network_of(segmenter: Segmenter | None) -> nn.Module | None:
 
 
 @torch.inference_mode()
-def look_at(network: nn.Module, rgb: np.ndarray, classes: bool = False) -> tuple[torch.Tensor, np.ndarray | None]:
+def look_at(network: nn.Module, rgb: np.ndarray,
+            classes: Sequence[int] = ()) -> tuple[torch.Tensor, np.ndarray | None]:
     """h x w x C unit vectors (a CPU tensor), one per 8x8 patch of ``rgb`` seen at :data:`SIDE` px (encoder
-    levels 3 and 4), and, when ``classes``, the network's class probabilities (H x W x K, ``rgb``'s size) from
-    the same pass."""
+    levels 3 and 4), and, when ``classes`` are given, the network's probability that each pixel is of one of
+    them (H x W, ``rgb``'s size), from the same pass."""
     height, width = rgb.shape[:2]
     x = network_input(network, rgb, SIDE)
-    level3, level4, logits = espnetv2_pass(network, x, logits=classes)
+    level3, level4, logits = espnetv2_pass(network, x, logits=bool(classes))
     level4 = nn.functional.interpolate(level4, size=level3.shape[2:], mode="bilinear", align_corners=False)
     features = nn.functional.normalize(torch.cat([level3, level4], 1), dim=1)[0].permute(1, 2, 0).float().cpu()
     if logits is None:
         return features, None
-    probs = torch.softmax(logits[0].permute(1, 2, 0), -1).float().cpu().numpy()
-    return features, to_frame(np.ascontiguousarray(probs), width, height)
+    # The softmax over each channel's plane, summed over the classes, before resizing one map instead of 21:
+    # a third of the time of a softmax over the channels and a resize of them all.
+    exp = torch.exp(logits[0] - logits[0].amax(0))
+    probability = (exp[list(classes)].sum(0) / exp.sum(0)).float().cpu().numpy()
+    return features, to_frame(probability, width, height)
 
 
 def _share(mask: np.ndarray, grid: tuple[int, int]) -> np.ndarray:

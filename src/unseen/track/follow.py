@@ -259,12 +259,11 @@ class Follower:
         odds: np.ndarray | float = 0.0
         probs = None
         if self._appearance is not None:
-            features, probs = look_at(self._appearance.network, patch, classes=bool(self._classes))
+            features, probs = look_at(self._appearance.network, patch, classes=self._classes)
             odds = LIKENESS_WEIGHT * np.maximum(self._appearance.odds(features, (x1 - x0, y1 - y0)), LIKENESS_NO)
         elif self._classes and self._segmenter is not None:
-            probs = class_probs(self._segmenter, rgb, crop)
+            probs = class_probs(self._segmenter, rgb, crop)[..., self._classes].sum(axis=2)
         if probs is not None:
-            probs = probs[..., self._classes].sum(axis=2)
             # The class says yes firmly and no only softly: what the user boxed may hold more than the class
             # (a shadow, a carried bag), which the first mask kept and the class alone would cut away.
             odds = odds + CLASS_WEIGHT * np.maximum(_logit(probs), CLASS_NO)
