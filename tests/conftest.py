@@ -14,6 +14,16 @@ import pytest
 from unseen.media import Frame
 
 ROOT = Path(__file__).resolve().parents[1]
+# Every architecture of the registry, small enough to train in a second or two on one CPU thread.
+TINY = {
+    "unet": {"encoder_options": {"width": 0.125, "depth": 4}},
+    "unet-vgg16": {"encoder_options": {"width": 0.0625, "depth": 4}},
+    "deeplabv3plus": {"encoder_options": {"scale": 1.0}, "aspp_channels": 16, "low_level_channels": 8,
+                      "decoder_channels": 16},
+    "fcn": {"encoder_options": {"width": 0.0625}, "neck_channels": 16},
+    "espnetv2": {"scale": 1.0},
+}
+ARCHS = list(TINY)
 
 
 def shared_path(*parts: str) -> Path:

@@ -19,18 +19,7 @@ from unseen.nets.transfer import load_init_state, transfer_weights
 from unseen.segment.classes import CITYSCAPES_CLASSES, PASCAL_CLASSES, match_classes
 from unseen.segment.espnetv2 import network_size, to_tensor
 
-from conftest import shared_path
-
-# Small enough that every architecture trains in a second or two on one CPU thread.
-TINY = {
-    "unet": {"encoder_options": {"width": 0.125, "depth": 4}},
-    "unet-vgg16": {"encoder_options": {"width": 0.0625, "depth": 4}},
-    "deeplabv3plus": {"encoder_options": {"scale": 1.0}, "aspp_channels": 16, "low_level_channels": 8,
-                      "decoder_channels": 16},
-    "fcn": {"encoder_options": {"width": 0.0625}, "neck_channels": 16},
-    "espnetv2": {"scale": 1.0},
-}
-ARCHS = list(TINY)
+from conftest import ARCHS, TINY, shared_path
 
 
 @pytest.fixture(scope="module", autouse=True)

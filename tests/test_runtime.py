@@ -11,8 +11,7 @@ from unseen.nets.espnetv2 import load_espnetv2
 from unseen.nets.runtime import espnetv2_pass, network_logits
 from unseen.segment.espnetv2 import network_input
 
-from conftest import shared_path
-from test_nets import ARCHS, TINY
+from conftest import ARCHS, TINY, shared_path
 
 SIZES = ((160, 256), (96, 352))  # neither is the size the graph is traced at (96x128)
 

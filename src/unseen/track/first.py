@@ -93,7 +93,7 @@ def _from_box(rgb: np.ndarray, box: tuple[int, int, int, int], segmenter: Segmen
             found = _in_box(summed > 0.5, inner)
             if not found.any() or not _sure(summed[found], KNOWN_SURE):
                 classes = []
-            elif carried := _carried(probs, summed > 0.5, inner, classes):
+            elif carried := _carried_classes(probs, summed > 0.5, inner, classes):
                 classes = classes + carried
                 summed = probs[..., classes].sum(axis=2)
                 found = _in_box(summed > 0.5, inner)
@@ -142,7 +142,8 @@ def _without_neighbours(patch: np.ndarray, seen: np.ndarray, found: np.ndarray,
     return kept if whole and kept.sum() >= NEIGHBOUR_KEEP * found.sum() else found
 
 
-def _carried(probs: np.ndarray, seen: np.ndarray, box: tuple[int, int, int, int], classes: list[int]) -> list[int]:
+def _carried_classes(probs: np.ndarray, seen: np.ndarray, box: tuple[int, int, int, int],
+                     classes: list[int]) -> list[int]:
     """Other classes the object carries or rides (a bike under its rider, a rider on a horse): each is the
     network's best guess over a part of the crop (``probs``) that touches the object's classes (``seen``), is at
     least ``CARRIED_SHARE`` of their size and lies inside the ``box``: the user boxed them together. A thin bike
