@@ -8,7 +8,7 @@ import torch
 
 from unseen.nets import build_network
 from unseen.nets.espnetv2 import load_espnetv2
-from unseen.nets.runtime import espnetv2_pass, network_logits
+from unseen.nets.runtime import espnetv2_pass, run_network
 from unseen.segment.espnetv2 import network_input
 
 from conftest import ARCHS, TINY, shared_path
@@ -43,7 +43,7 @@ def test_the_published_network_gives_the_same_classes_and_features_through_onnxr
         for got, expected in zip(fast, slow, strict=True):
             assert got.shape == expected.shape
             assert float((got - expected).abs().max()) < 1e-3
-        fast, slow = _both(monkeypatch, lambda x=x: network_logits(network, x))
+        fast, slow = _both(monkeypatch, lambda x=x: run_network(network, x))
         assert float((fast - slow).abs().max()) < 1e-3
     exported = sorted(path.name for path in (tmp_path / "cache" / "exported").iterdir())
     assert len(exported) == 2 and all(name.endswith(".onnx") for name in exported)  # one per kind of pass, once
@@ -55,7 +55,7 @@ def test_every_architecture_gives_the_same_logits_through_onnxruntime(arch: str,
     m = network.side_multiple
     for height, width in ((2 * m, 3 * m), (4 * m, 2 * m)):
         x = torch.randn(1, 3, height, width)
-        fast, slow = _both(monkeypatch, lambda x=x: network_logits(network, x))
+        fast, slow = _both(monkeypatch, lambda x=x: run_network(network, x))
         assert fast.shape == slow.shape == (1, 3, height, width)
         assert float((fast - slow).abs().max()) < 1e-3
 
@@ -67,6 +67,7 @@ def test_an_unwritable_cache_falls_back_to_pytorch_with_a_warning(monkeypatch, t
     network = build_network("unet", 3, **TINY["unet"]).eval()
     x = torch.randn(1, 3, 2 * network.side_multiple, 2 * network.side_multiple)
     with pytest.warns(UserWarning, match="runs in PyTorch"):
-        got = network_logits(network, x)
+        got = run_network(network, x)
     with torch.inference_mode():
         assert torch.allclose(got, network(x))
+

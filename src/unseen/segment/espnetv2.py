@@ -12,7 +12,7 @@ from torch import nn
 
 from unseen.errors import InputError
 from unseen.nets.espnetv2 import IMAGENET_MEAN, IMAGENET_STD, SIDE_MULTIPLE, load_espnetv2
-from unseen.nets.runtime import network_logits
+from unseen.nets.runtime import run_network
 from unseen.segment.base import to_frame
 
 
@@ -58,7 +58,7 @@ def _network_output(model: nn.Module, rgb: np.ndarray, size: int | tuple[int, in
     channels-last input, which also ran the many small grouped convolutions ~25 % faster on a CPU (measured
     at 320x288) once the model is channels-last too (:class:`ESPNetv2` makes it so).
     """
-    out = network_logits(model, network_input(model, rgb, size))[0].permute(1, 2, 0).contiguous()
+    out = run_network(model, network_input(model, rgb, size))[0].permute(1, 2, 0).contiguous()
     if softmax:  # over the last, contiguous axis: twice as fast as over the channel axis
         out = torch.softmax(out, -1)
     return np.ascontiguousarray(out.float().cpu().numpy())

@@ -14,7 +14,7 @@ import torch
 
 from unseen.errors import InputError
 from unseen.nets import build_network
-from unseen.nets.runtime import network_logits
+from unseen.nets.runtime import run_network
 from unseen.segment.espnetv2 import DEFAULT_THREADS, network_size, torch_device
 from unseen.train.checkpoint import load_checkpoint
 
@@ -61,5 +61,5 @@ class TrainedSegmenter:
         size = network_size(w, h, self.size, self.side_multiple)
         x = (stretch(rgb, *size).astype(np.float32) - self._mean) / self._std
         tensor = torch.from_numpy(np.ascontiguousarray(x.transpose(2, 0, 1)))[None].to(self.device)
-        probs = torch.softmax(network_logits(self.model, tensor)[0].permute(1, 2, 0).contiguous(), -1)
+        probs = torch.softmax(run_network(self.model, tensor)[0].permute(1, 2, 0).contiguous(), -1)
         return probs.float().cpu().numpy()
