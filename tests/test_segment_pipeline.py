@@ -133,6 +133,20 @@ def test_tidying_removes_specks_fills_enclosed_holes_and_keeps_the_largest_objec
     assert cleaned[21, 21] == 2 and cleaned[51, 51] == 0 and cleaned[5, 50] == 2
 
 
+def test_tidying_fills_a_hole_only_when_the_object_encloses_it_wherever_the_object_lies():
+    """A bay open to the frame's edge is not a hole, even when the objects' box reaches that edge; an enclosed
+    hole is, even when it touches the box's side."""
+    for shift in (0, 7, 20):
+        labels = np.zeros((40, 50), np.uint8)
+        labels[0:20, 10 + shift:30 + shift] = 1
+        labels[0:5, 18 + shift:22 + shift] = 0  # a bay open to the top edge
+        labels[10:14, 10 + shift:30 + shift] = 0  # a band across: splits the object, encloses nothing
+        labels[2:8, 26 + shift:29 + shift] = 0  # enclosed, a pixel from the object's side
+        cleaned = clean_labels(labels, min_area=1, max_hole=50)
+        assert cleaned[1, 20 + shift] == 0 and cleaned[12, 20 + shift] == 0
+        assert cleaned[5, 27 + shift] == 1
+
+
 class Scripted:
     """A stand-in network for the per-video logic: each call answers with the next of the given 'thing'
     probability maps (the frames themselves are not looked at)."""
