@@ -38,6 +38,15 @@ def shared_path(*parts: str) -> Path:
     return path
 
 
+@pytest.fixture(scope="session", autouse=True)
+def private_model_cache(tmp_path_factory: pytest.TempPathFactory):
+    """A model cache of the test session's own: the networks the tests build and train (new weights every run)
+    would otherwise leave their onnxruntime exports in the user's cache."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("UNSEEN_CACHE", str(tmp_path_factory.mktemp("unseen-cache")))
+        yield
+
+
 @pytest.fixture(scope="module")
 def shared_models_one_thread():
     """Models from ../shared/models, never downloaded; one torch thread (a shared 2-core machine)."""
