@@ -9,9 +9,10 @@ the outputs agree within 2e-5. The architectures `unseen train segmenter` makes 
 a crop of another size every call, removing tennis took 5-10 % longer with it.
 
 A network is exported once per set of weights (~5 s) into the model cache (:func:`unseen.zoo.cache_dir`),
-named by a hash of its structure and weights, and read from there afterwards. ``UNSEEN_RUNTIME=torch`` runs
-PyTorch instead (to compare, or should onnxruntime misbehave); a network on a GPU always runs in PyTorch, and
-one the exporter cannot trace too (with a warning).
+named by a hash of its structure and weights, and read from there afterwards; its session is kept with the
+network, whose weights are taken as fixed from then on (inference only: training runs in PyTorch).
+``UNSEEN_RUNTIME=torch`` runs PyTorch instead (to compare, or should onnxruntime misbehave); a network on a GPU
+always runs in PyTorch, and one the exporter cannot trace too (with a warning).
 """
 
 from __future__ import annotations
@@ -63,7 +64,7 @@ def _run(network: nn.Module, kind: str, graph: nn.Module, x: torch.Tensor) -> tu
     session = _session(network, kind, graph, x.shape[1])
     if session is None:
         with torch.inference_mode():
-            outputs = graph.eval()(x)
+            outputs = graph(x)
         return outputs if isinstance(outputs, tuple) else (outputs,)
     image = x.detach().float().contiguous().numpy()
     return tuple(torch.from_numpy(out) for out in session.run(None, {"image": image}))
