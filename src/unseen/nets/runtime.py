@@ -112,10 +112,17 @@ def _exported(network: nn.Module, kind: str, graph: nn.Module, channels: int) ->
         return path
     path.parent.mkdir(parents=True, exist_ok=True)
     side = getattr(network, "side_multiple", 32)
-    # (tracing cannot run under a caller's inference mode)
-    with atomic_file(path) as tmp, warnings.catch_warnings(), torch.inference_mode(False):
-        warnings.simplefilter("ignore")  # the exporter's notes on the legacy path are not for users
-        torch.onnx.export(graph.eval(), (torch.zeros(1, channels, 3 * side, 4 * side),), str(tmp), dynamo=False,
-                          opset_version=OPSET, input_names=["image"],
-                          dynamic_axes={"image": {0: "batch", 2: "height", 3: "width"}})
+    with atomic_file(path) as tmp:
+        write_onnx(graph.eval(), torch.zeros(1, channels, 3 * side, 4 * side), tmp)
     return path
+
+
+def write_onnx(graph: nn.Module, sample: torch.Tensor, path: Path, outputs: list[str] | None = None) -> None:
+    """``graph`` traced on ``sample`` into the ONNX file ``path``, its input ``image`` (and ``outputs``) free in
+    batch, height and width: what ``unseen export`` writes and what this module runs."""
+    free = {0: "batch", 2: "height", 3: "width"}
+    # Tracing cannot run under a caller's inference mode, nor on a tensor made in it: hence the copy.
+    with warnings.catch_warnings(), torch.inference_mode(False):
+        warnings.simplefilter("ignore")  # the exporter's notes on the legacy path are not for users
+        torch.onnx.export(graph, (sample.clone(),), str(path), dynamo=False, opset_version=OPSET, input_names=["image"],
+                          output_names=outputs, dynamic_axes={name: free for name in ["image", *(outputs or [])]})

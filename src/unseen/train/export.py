@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import os
-import warnings
 from pathlib import Path
 
 import numpy as np
@@ -18,9 +17,9 @@ import torch
 from unseen.errors import InputError
 from unseen.media.atomic import atomic_file
 from unseen.nets import build_network
+from unseen.nets.runtime import write_onnx
 from unseen.train.checkpoint import load_checkpoint
 
-OPSET = 17
 # Largest difference in logits allowed between PyTorch and onnxruntime (float32 kernels differ a little).
 TOLERANCE = 1e-3
 
@@ -52,12 +51,7 @@ def export_onnx(checkpoint: str | os.PathLike, output: str | os.PathLike) -> Pat
     side = network.side_multiple
     sample = torch.randn(1, 3, 3 * side, 4 * side)
     with atomic_file(output) as tmp:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # the exporter's notes on the legacy path are not for users
-            torch.onnx.export(network, (sample,), str(tmp), dynamo=False, opset_version=OPSET,
-                              input_names=["image"], output_names=["logits"],
-                              dynamic_axes={"image": {0: "batch", 2: "height", 3: "width"},
-                                            "logits": {0: "batch", 2: "height", 3: "width"}})
+        write_onnx(network, sample, tmp, ["logits"])
         _check_parity(network, tmp, side)
         sidecar = output.with_suffix(".json")
         with atomic_file(sidecar) as tmp_json:
