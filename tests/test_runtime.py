@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import threading
+import warnings
+from concurrent.futures import ThreadPoolExecutor
+
 import numpy as np
 import pytest
 import torch
@@ -71,3 +75,21 @@ def test_an_unwritable_cache_falls_back_to_pytorch_with_a_warning(monkeypatch, t
     with torch.inference_mode():
         assert torch.allclose(got, network(x))
 
+
+
+def test_two_networks_first_used_on_two_threads_both_run_through_onnxruntime(tmp_path) -> None:
+    # As a confirmed segmenter's two networks are on their first frame: the exporter's global state once made
+    # one of the two exports fail and that network fall back to PyTorch.
+    networks = [build_network(arch, 3, **TINY[arch]).eval() for arch in ("unet", "fcn")]
+    start = threading.Barrier(len(networks))
+
+    def first_use(network):
+        x = torch.randn(1, 3, 2 * network.side_multiple, 2 * network.side_multiple)
+        start.wait()
+        return run_network(network, x)
+
+    with warnings.catch_warnings(record=True) as caught, ThreadPoolExecutor(len(networks)) as pool:
+        warnings.simplefilter("always")
+        list(pool.map(first_use, networks))
+    assert not [w for w in caught if "runs in PyTorch" in str(w.message)]
+    assert len(list((tmp_path / "cache" / "exported").glob("*.onnx"))) == len(networks)

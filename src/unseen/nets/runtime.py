@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import threading
 import warnings
 import weakref
 from pathlib import Path
@@ -31,6 +32,9 @@ from unseen.media.atomic import atomic_file
 OPSET = 17
 INTRA_THREADS = 2
 _sessions: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+# One export or session build at a time: the exporter keeps global state, and two networks first used side by
+# side (the two of a confirmed segmenter, on two threads) made one export fail and fall back to PyTorch.
+_BUILDING = threading.Lock()
 
 
 class _Pass(nn.Module):
@@ -76,6 +80,11 @@ def _session(network: nn.Module, kind: str, graph: nn.Module, channels: int):
     None where PyTorch runs it."""
     if os.environ.get("UNSEEN_RUNTIME", "onnx") == "torch" or next(network.parameters()).device.type != "cpu":
         return None
+    with _BUILDING:
+        return _built_session(network, kind, graph, channels)
+
+
+def _built_session(network: nn.Module, kind: str, graph: nn.Module, channels: int):
     kept = _sessions.setdefault(network, {})
     if kind not in kept:
         import onnxruntime
@@ -91,7 +100,7 @@ def _session(network: nn.Module, kind: str, graph: nn.Module, channels: int):
         try:
             path = _exported(network, kind, graph, channels)
         except Exception as error:  # whatever the exporter cannot trace still runs, in PyTorch
-            warnings.warn(f"{type(network).__name__} runs in PyTorch: its ONNX export failed ({error})", stacklevel=3)
+            warnings.warn(f"{type(network).__name__} runs in PyTorch: its ONNX export failed ({error})", stacklevel=4)
             kept[kind] = None
             return None
         kept[kind] = onnxruntime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
