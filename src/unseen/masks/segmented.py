@@ -109,24 +109,36 @@ def held_over(probs: np.ndarray, labels: np.ndarray, previous: np.ndarray, reach
     at least :data:`HOLD_PROBABILITY` any class, lie within ``reach`` px of the ``previous`` frame's mask,
     and join this frame's own mask; each takes its likeliest class."""
     found = labels > 0
-    weak = ~found & (1 - probs[..., 0] >= HOLD_PROBABILITY)
-    if not (found.any() and weak.any() and previous.any()):
+    if not (found.any() and previous.any()):
         return labels
-    weak &= dilate(previous, reach)
-    count, blobs = cv2.connectedComponents((found | weak).astype(np.uint8))
+    # Worked on the box of both masks grown by the reach: nothing beyond it can be added (a third of the time of
+    # the whole frame for a person in an 854x480 frame).
+    x, y, w, h = cv2.boundingRect((found | previous).astype(np.uint8))
+    box = (slice(max(y - reach, 0), y + h + reach), slice(max(x - reach, 0), x + w + reach))
+    weak = ~found[box] & (1 - probs[box][..., 0] >= HOLD_PROBABILITY) & dilate(previous[box], reach)
+    if not weak.any():
+        return labels
+    count, blobs = cv2.connectedComponents((found[box] | weak).astype(np.uint8))
     joined = np.zeros(count, bool)
-    joined[blobs[found]] = True
+    joined[blobs[found[box]]] = True
     added = weak & joined[blobs]
     grown = labels.copy()
-    grown[added] = 1 + probs[..., 1:][added].argmax(axis=1)
+    grown[box][added] = 1 + probs[box][..., 1:][added].argmax(axis=1)
     return grown
+
+
+def likeliest(probs: np.ndarray) -> np.ndarray:
+    """Each pixel's likeliest channel of H x W x (1 + K) probabilities (uint8; 0 = none, ties to the lower)."""
+    if probs.shape[2] == 2:  # one class: a comparison, several times as fast as argmax over the last axis
+        return (probs[..., 1] > probs[..., 0]).astype(np.uint8)
+    return probs.argmax(axis=2).astype(np.uint8)
 
 
 def tidy(probs: np.ndarray, min_area: int, max_hole: int, largest: bool = False,
          previous: np.ndarray | None = None) -> Segmentation:
     """A :class:`Segmentation` from H x W x (1 + K) probabilities (channel 0 = none); with the ``previous``
     frame's mask, what it held is kept down to :data:`HOLD_PROBABILITY` (:func:`held_over`)."""
-    raw = probs.argmax(axis=2).astype(np.uint8)
+    raw = likeliest(probs)
     found = raw
     if previous is not None:
         found = held_over(probs, raw, previous, max(1, round(HOLD_REACH * max(raw.shape))))

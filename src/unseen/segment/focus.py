@@ -34,14 +34,21 @@ def wanted_probs(probs: np.ndarray, indices: list[int]) -> np.ndarray:
     return np.concatenate([rest, wanted], axis=-1)
 
 
+def predict_wanted(segmenter: Segmenter, rgb: np.ndarray, indices: list[int]) -> np.ndarray:
+    """:func:`wanted_probs` of ``segmenter`` on ``rgb``, by the segmenter's own ``predict_wanted`` where it has one
+    (a network's softmax over the wanted classes alone, cheaper than over all of them)."""
+    own = getattr(segmenter, "predict_wanted", None)
+    return own(rgb, indices) if own is not None else wanted_probs(segmenter.predict(rgb), indices)
+
+
 def zoom_box(found: np.ndarray, margin: float = ZOOM_MARGIN) -> tuple[int, int, int, int] | None:
     """``(x0, y0, x1, y1)`` around the true pixels of ``found`` grown by ``margin``; None if nothing is found
     or the box would cover most of the frame anyway."""
-    ys, xs = np.nonzero(found)
-    if len(xs) == 0:
+    x0, y0, x1, y1 = cv2.boundingRect(found.astype(np.uint8))  # (x, y, w, h) for now
+    if x1 == 0:
         return None
     h, w = found.shape
-    x0, x1, y0, y1 = xs.min(), xs.max() + 1, ys.min(), ys.max() + 1
+    x1, y1 = x0 + x1, y0 + y1
     grow_x, grow_y = margin * (x1 - x0), margin * (y1 - y0)
     x0, x1 = max(0, int(x0 - grow_x)), min(w, int(np.ceil(x1 + grow_x)))
     y0, y1 = max(0, int(y0 - grow_y)), min(h, int(np.ceil(y1 + grow_y)))
@@ -99,7 +106,7 @@ class Focus:
 
     def _look_whole(self, rgb: np.ndarray) -> None:
         h, w = rgb.shape[:2]
-        self._whole = to_frame(wanted_probs(self.segmenter.predict(rgb), self.indices), w, h)
+        self._whole = to_frame(predict_wanted(self.segmenter, rgb, self.indices), w, h)
         self._box, self._age = self._find(self._whole), 0
 
     def _look_close(self, rgb: np.ndarray, fresh: bool) -> np.ndarray | None:
@@ -113,7 +120,7 @@ class Focus:
         while self._box is not None:
             x0, y0, x1, y1 = self._box
             crop = np.ascontiguousarray(rgb[y0:y1, x0:x1])
-            close = to_frame(wanted_probs(self.segmenter.predict(crop), self.indices), x1 - x0, y1 - y0)
+            close = to_frame(predict_wanted(self.segmenter, crop, self.indices), x1 - x0, y1 - y0)
             found = close[..., 0] < 1.0 - ZOOM_THRESHOLD
             if not fresh and (self._at_side(found) or found.sum() < 0.5 * self._found):
                 return None

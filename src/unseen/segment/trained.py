@@ -8,6 +8,7 @@ model does.
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 
 import numpy as np
 import torch
@@ -15,7 +16,7 @@ import torch
 from unseen.errors import InputError
 from unseen.nets import build_network
 from unseen.nets.runtime import run_network
-from unseen.segment.espnetv2 import DEFAULT_THREADS, network_size, torch_device
+from unseen.segment.espnetv2 import DEFAULT_THREADS, network_size, softmax_probs, torch_device
 from unseen.train.checkpoint import load_checkpoint
 
 
@@ -52,14 +53,21 @@ class TrainedSegmenter:
         self._mean = np.asarray(card["mean"], np.float32) * 255
         self._std = np.asarray(card["std"], np.float32) * 255
 
-    @torch.inference_mode()
     def predict(self, rgb: np.ndarray) -> np.ndarray:
         """Softmax probabilities (h x w x C float32) at the network's resolution."""
+        return softmax_probs(self._logits(rgb))
+
+    def predict_wanted(self, rgb: np.ndarray, wanted: Sequence[int]) -> np.ndarray:
+        """The ``wanted`` channels' probabilities, "anything else" first (h x w x (1 + K)): see
+        :func:`~unseen.segment.espnetv2.softmax_probs`."""
+        return softmax_probs(self._logits(rgb), wanted)
+
+    @torch.inference_mode()
+    def _logits(self, rgb: np.ndarray) -> torch.Tensor:
         from unseen.segment.base import check_rgb, stretch
 
         h, w = check_rgb(rgb).shape[:2]
         size = network_size(w, h, self.size, self.side_multiple)
         x = (stretch(rgb, *size).astype(np.float32) - self._mean) / self._std
         tensor = torch.from_numpy(np.ascontiguousarray(x.transpose(2, 0, 1)))[None].to(self.device)
-        probs = torch.softmax(run_network(self.model, tensor)[0].permute(1, 2, 0).contiguous(), -1)
-        return probs.float().cpu().numpy()
+        return run_network(self.model, tensor)[0]
