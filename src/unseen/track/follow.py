@@ -174,8 +174,7 @@ class Follower:
         map_x, map_y = grid_x + back[..., 0], grid_y + back[..., 1]
         moved = cv2.remap(last, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=0)
         returned = cv2.remap(ahead, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
-        error = np.linalg.norm(back + returned, axis=2)
-        unsure = error > FB_TOLERANCE + 0.1 * np.linalg.norm(back, axis=2)
+        unsure = _length(back + returned) > FB_TOLERANCE + 0.1 * _length(back)
         motion_small = motion_odds(back, moved, unsure)
         moved[unsure] = np.minimum(moved[unsure], UNSURE)
         carried, motion = np.zeros_like(self._mask), np.zeros_like(self._mask)
@@ -310,10 +309,15 @@ def motion_odds(flow: np.ndarray, carried: np.ndarray, unsure: np.ndarray) -> np
         return odds
     # Closer to the object's motion than to the camera's: the object; the other way round: not. Said only
     # softly for "object": a reflection or a near rock's parallax moves unlike the camera too.
-    likeness = np.linalg.norm(relative, axis=2) - np.linalg.norm(relative - own, axis=2)
+    likeness = _length(relative) - _length(relative - own.astype(np.float32))
     odds = MOTION_WEIGHT * np.clip(likeness / speed, MOTION_NO, MOTION_YES)
     odds[unsure] = 0
     return odds.astype(np.float32)
+
+
+def _length(vectors: np.ndarray) -> np.ndarray:
+    """The length of each 2-vector of an H x W x 2 float32 field (a tenth of ``np.linalg.norm``'s time)."""
+    return cv2.magnitude(np.ascontiguousarray(vectors[..., 0]), np.ascontiguousarray(vectors[..., 1]))
 
 
 def _logit(probability: np.ndarray) -> np.ndarray:
