@@ -14,6 +14,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
+from unseen.media.cuts import CutWatch
 from unseen.segment.base import Segmenter, check_rgb, class_indices, to_frame
 
 ZOOM_THRESHOLD = 0.3  # probability that counts as "found" when framing the zoom box
@@ -24,7 +25,6 @@ REFRESH = 4  # frames between two looks at the whole frame in a video
 SIDE_FRACTION = 0.05  # found pixels along a side of the box that mean the object goes on beyond it
 MIN_SIDE_RUN = 8
 SEAM_FRACTION = 0.08  # width of the blend between the close and the whole look, as a share of the box
-CUT_THRESHOLD = 40.0  # mean grey-level change of a thumbnail that means another shot or another photo
 
 
 def wanted_probs(probs: np.ndarray, indices: list[int]) -> np.ndarray:
@@ -86,14 +86,15 @@ class Focus:
         self._whole: np.ndarray | None = None  # the last whole-frame look, at frame size
         self._box: tuple[int, int, int, int] | None = None
         self._age = 0
-        self._thumbnail: np.ndarray | None = None
+        self._cuts = CutWatch()
         self._found = 0  # pixels found in the box at the last frame
 
     def probs(self, rgb: np.ndarray) -> np.ndarray:
         """H x W x (1 + K) float32 probabilities of one frame (the next frame of the video, if any)."""
         check_rgb(rgb)
         h, w = rgb.shape[:2]
-        cut = self._cut(rgb)  # every frame, so that it compares neighbours
+        # Every frame, so that it compares neighbours: another shot, or a folder's next photo.
+        cut = self._cuts.is_cut(cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY))
         fresh = cut or self._box is None or self._age >= self.refresh or self._whole.shape[:2] != (h, w)
         if fresh:
             self._look_whole(rgb)
@@ -170,12 +171,6 @@ class Focus:
         inside[y0:y1, x0:x1] = True
         bigger = zoom_box(inside)
         return bigger if bigger != self._box else None
-
-    def _cut(self, rgb: np.ndarray) -> bool:
-        """Whether ``rgb`` is not the next frame of the same shot (a folder of photos, a scene cut)."""
-        thumbnail = cv2.resize(cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY), (32, 18), interpolation=cv2.INTER_AREA)
-        previous, self._thumbnail = self._thumbnail, thumbnail.astype(np.float32)
-        return previous is None or float(np.abs(previous - self._thumbnail).mean()) > CUT_THRESHOLD
 
     def _find(self, probs: np.ndarray) -> tuple[int, int, int, int] | None:
         return zoom_box(probs[..., 0] < 1.0 - ZOOM_THRESHOLD) if self.zoom else None

@@ -27,6 +27,7 @@ import cv2
 import numpy as np
 
 from unseen.inpaint.flow import camera_motion, homography_motion
+from unseen.media.cuts import CutWatch
 from unseen.segment.base import Segmenter
 from unseen.track.appearance import Appearance, look_at, network_of
 from unseen.track.first import class_probs, context_box
@@ -53,12 +54,15 @@ FOUND_SCORE = 0.5  # NanoTrack's score of a fully trusted box (confidence scales
 FOUND_AREA = 0.35  # a candidate must show this share of the usual area to be taken back
 MATCH_SCORE = 0.55  # template match (normalised correlation) that counts as the object found again
 BLOB_ODDS = 1.5  # colour log-odds of pixels that make a blob of the object's colours
-CUT_THRESHOLD = 40.0  # mean grey change of a thumbnail that means another shot (as segment.focus)
 MOTION_WEIGHT = 2.0  # log-odds that moving like the background takes off
 MOTION_NO, MOTION_YES = -1.0, 0.25  # the most (in MOTION_WEIGHTs) motion takes off and adds
 MOTION_LEAST = 1.0  # px (at flow scale) the object must move against the background for motion to count
 LIKENESS_WEIGHT = 1.0  # weight of the features' likeness (:mod:`unseen.track.appearance`) against the carried mask
 LIKENESS_NO = -1.0  # the least log-odds the likeness gives (like the class, it says "no" only softly)
+# After a cut, or LONG_LOST frames out of sight, the object is taken back only where its likeness reaches this share
+# of what it was while surely followed: till then, where it went and its size say enough.
+RELOCK_LIKENESS = 0.5
+LONG_LOST = 15
 
 
 # One worker for every follower: they step one after another.
@@ -108,8 +112,12 @@ class Follower:
         self._mask, self._gray = mask.astype(np.float32), cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
         self._area, self._shape = float(mask.sum()), mask.copy()
         self._template = _template(rgb, box)
-        self._thumb = _thumbnail(self._gray)
+        self._cuts = CutWatch(spikes=True)
+        self._cuts.is_cut(self._gray)
         self._lost, self._steps = False, 0
+        self._usual_likeness: float | None = None  # the mask's mean likeness on sure frames, learnt as it goes
+        self._unseen_since_cut = False
+        self._lost_for = 0  # frames the object has been out of sight
         self._flow = cv2.DISOpticalFlow_create(cv2.DISOPTICAL_FLOW_PRESET_MEDIUM)
         self._appearance = _first_appearance(rgb, mask, box, network_of(segmenter))
 
@@ -118,10 +126,11 @@ class Follower:
         # NanoTrack runs on the other core while the flow carries the mask: neither needs the other's result.
         tracked = _TRACKER_THREAD.submit(self._tracker.update, cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR))
         gray = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
-        thumb = _thumbnail(gray)
-        cut = float(np.abs(thumb - self._thumb).mean()) > CUT_THRESHOLD
-        self._thumb, self._steps = thumb, self._steps + 1
+        cut = self._cuts.is_cut(gray)
+        self._steps += 1
         searching = self._lost or cut
+        self._unseen_since_cut |= cut
+        self._lost_for = self._lost_for + 1 if self._lost else 0
         prior, motion = (None, None) if searching else self._carried(gray)
         ok, box = tracked.result()
         score = float(self._tracker.getTrackingScore()) if ok else 0.0
@@ -137,7 +146,7 @@ class Follower:
         if prior is None:
             self._lost, self._mask = True, np.zeros_like(self._mask)
             return np.zeros(gray.shape, bool), 0.0
-        mask = self._refined(rgb, prior, box, motion)
+        mask, seen = self._refined(rgb, prior, box, motion)
         area = float(mask.sum())
         # A mask that does not look like the object (its colours are the surroundings') is a remnant left
         # where the object went out of sight, held there by the carried prior alone.
@@ -149,7 +158,7 @@ class Follower:
         confidence = min(1.0, score / FOUND_SCORE) * min(1.0, area / self._area, self._area / max(area, 1.0))
         self._lost, self._mask = False, mask.astype(np.float32)
         if confidence > 0.6:
-            self._learn(rgb, mask, area)
+            self._learn(rgb, mask, area, seen)
         return mask, confidence
 
     def _carried(self, gray: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -185,8 +194,9 @@ class Follower:
     def _search(self, rgb: np.ndarray, tracked: tuple[int, int, int, int] | None) -> np.ndarray | None:
         """Where the lost object is again, as a rough mask, or None: in the tracker's box or where its first
         appearance matches well (template matching), if its colours fill its last good shape placed
-        there; else a blob of its class or of its colours of about its size. The tracker starts again from
-        there (it follows anything once its object is gone)."""
+        there; else a blob of its class or of its colours of about its size; after a cut, or once it has
+        been out of sight long, only if it also looks like the object (:meth:`_looks_like_itself`). The
+        tracker starts again from there (it follows anything once its object is gone)."""
         found = None
         for box in (tracked, self._match(rgb)):
             if box is None:
@@ -200,7 +210,14 @@ class Follower:
             found = self._class_blob(rgb)
         if found is None:
             found = self._colour_blob(rgb)
+        # Soon after it went out of sight, where it is and its size say much; after a cut, or long after, only
+        # what it looks like does. (Counted from when it was last seen at all, not surely: a rider zooming past
+        # the camera is unsure for 20 frames, and his follower, gated from then on, lost him: J 0.45 -> 0.25.)
+        doubtful = self._unseen_since_cut or self._lost_for > LONG_LOST
+        if found is not None and doubtful and not self._looks_like_itself(rgb, found > 0.5):
+            found = None
         if found is not None:
+            self._unseen_since_cut = False
             self._tracker = nanotrack(*self._models)
             self._tracker.init(cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR), bounding_box(found > 0.5))
         return found
@@ -227,13 +244,13 @@ class Follower:
         return (x, y, patch.shape[1], patch.shape[0]) if best >= MATCH_SCORE else None
 
     def _refined(self, rgb: np.ndarray, prior: np.ndarray, box: tuple[int, int, int, int] | None,
-                 motion: np.ndarray | None = None) -> np.ndarray:
+                 motion: np.ndarray | None = None) -> tuple[np.ndarray, float | None]:
         """The carried mask pulled to the object's edges by colour (and class, and motion), kept near the
-        tracker's box."""
+        tracker's box; and its mean likeness (:mod:`unseen.track.appearance`) when the network looked."""
         height, width = prior.shape
         reach = bounding_box(prior >= 0.5) or box
         if reach is None:
-            return np.zeros(prior.shape, bool)
+            return np.zeros(prior.shape, bool), None
         if box is not None:
             reach = _union(reach, box)
         x0, y0, x1, y1 = context_box(reach, width, height, CROP_CONTEXT, CROP_EXTRA)
@@ -242,31 +259,37 @@ class Follower:
         odds += COLOUR_WEIGHT * self._colour_odds(rgb[y0:y1, x0:x1])
         if motion is not None:
             odds += motion[y0:y1, x0:x1]
+        likeness = None
         if self._steps % LOOK_EVERY == 0:
-            odds += self._looked(rgb, (x0, y0, x1, y1))
+            looked, likeness = self._looked(rgb, (x0, y0, x1, y1))
+            odds += looked
         if box is not None:
             odds -= BOX_WEIGHT * _outside(box, (x0, y0, x1, y1))
+        inside = _tidy(odds > 0, soft > 0.5)
         mask = np.zeros(prior.shape, bool)
-        mask[y0:y1, x0:x1] = _tidy(odds > 0, soft > 0.5)
-        return mask
+        mask[y0:y1, x0:x1] = inside
+        return mask, float(likeness[inside].mean()) if likeness is not None and inside.any() else None
 
-    def _looked(self, rgb: np.ndarray, crop: tuple[int, int, int, int]) -> np.ndarray | float:
+    def _looked(self, rgb: np.ndarray, crop: tuple[int, int, int, int]) -> tuple[np.ndarray | float,
+                                                                                 np.ndarray | None]:
         """Log-odds over ``crop`` (x0, y0, x1, y1) from one pass of the network: its class, where the object
-        is of a known class, and how like the object's first patches each patch is."""
+        is of a known class, and how like the object's first patches each patch is; and that likeness alone
+        (None without the network's features)."""
         x0, y0, x1, y1 = crop
         patch = np.ascontiguousarray(rgb[y0:y1, x0:x1])
         odds: np.ndarray | float = 0.0
-        probs = None
+        probs, likeness = None, None
         if self._appearance is not None:
             features, probs = look_at(self._appearance.network, patch, classes=self._classes)
-            odds = LIKENESS_WEIGHT * np.maximum(self._appearance.odds(features, (x1 - x0, y1 - y0)), LIKENESS_NO)
+            likeness = self._appearance.odds(features, (x1 - x0, y1 - y0))
+            odds = LIKENESS_WEIGHT * np.maximum(likeness, LIKENESS_NO)
         elif self._classes and self._segmenter is not None:
             probs = class_probs(self._segmenter, rgb, crop)[..., self._classes].sum(axis=2)
         if probs is not None:
             # The class says yes firmly and no only softly: what the user boxed may hold more than the class
             # (a shadow, a carried bag), which the first mask kept and the class alone would cut away.
             odds = odds + CLASS_WEIGHT * np.maximum(_logit(probs), CLASS_NO)
-        return odds
+        return odds, likeness
 
     def _colour_odds(self, rgb: np.ndarray, where: np.ndarray | None = None) -> np.ndarray:
         """Log-odds that each pixel is the object, by colour alone (clipped to +-3)."""
@@ -275,12 +298,32 @@ class Follower:
         odds = np.clip(odds, -3.0, 3.0).astype(np.float32)
         return odds if where is None else np.where(where, odds, -3.0)
 
-    def _learn(self, rgb: np.ndarray, mask: np.ndarray, area: float) -> None:
+    def _learn(self, rgb: np.ndarray, mask: np.ndarray, area: float, likeness: float | None) -> None:
         fg, bg = _histograms(rgb, mask, bounding_box(mask))
         self._fg = (1 - HISTORY) * self._fg + HISTORY * fg
         self._bg = (1 - HISTORY) * self._bg + HISTORY * bg
         self._area = (1 - HISTORY) * self._area + HISTORY * area
         self._shape = mask
+        if likeness is not None:
+            usual = self._usual_likeness
+            self._usual_likeness = likeness if usual is None else (1 - HISTORY) * usual + HISTORY * likeness
+
+    def _looks_like_itself(self, rgb: np.ndarray, mask: np.ndarray) -> bool:
+        """Whether ``mask`` (a candidate where the lost object may be again) looks to the network's features as
+        the object did while it was surely followed: its mean likeness at least :data:`RELOCK_LIKENESS` of the
+        usual. Without the features, or before a sure look, every candidate passes.
+
+        Colours, the tracker's box and the class cannot tell the object from another of its kind: in a rally
+        video (``running_car.mp4``), a white car's follower, its car gone for good, took a hut, trees and other
+        cars in later shots, whose likeness was 0.1-0.4 log-odds against the white car's usual 1.5-2.5."""
+        usual = self._usual_likeness
+        box = bounding_box(mask)
+        if self._appearance is None or usual is None or usual <= 0 or box is None:
+            return True
+        x0, y0, x1, y1 = context_box(box, mask.shape[1], mask.shape[0], CROP_CONTEXT, CROP_EXTRA)
+        features, _ = look_at(self._appearance.network, np.ascontiguousarray(rgb[y0:y1, x0:x1]))
+        likeness = self._appearance.odds(features, (x1 - x0, y1 - y0))
+        return float(likeness[mask[y0:y1, x0:x1]].mean()) >= RELOCK_LIKENESS * usual
 
 
 def motion_odds(flow: np.ndarray, carried: np.ndarray, unsure: np.ndarray) -> np.ndarray:
@@ -432,6 +475,3 @@ def _template(rgb: np.ndarray, box: tuple[int, int, int, int]) -> np.ndarray:
     x, y, w, h = box
     return np.ascontiguousarray(rgb[y:y + h, x:x + w])
 
-
-def _thumbnail(gray: np.ndarray) -> np.ndarray:
-    return cv2.resize(gray, (32, 18), interpolation=cv2.INTER_AREA).astype(np.float32)
