@@ -12,7 +12,8 @@ import torch
 from unseen.errors import InputError
 from unseen.nets.espnetv2 import ESPNetv2Segmenter, clean_state_dict, load_espnetv2
 from unseen.segment.classes import CITYSCAPES_CLASSES, PASCAL_CLASSES
-from unseen.segment.espnetv2 import predict_labels, predict_probs
+from unseen.segment.espnetv2 import ESPNetv2, predict_labels, predict_probs
+from unseen.segment.focus import wanted_probs
 
 from conftest import shared_path
 
@@ -93,6 +94,16 @@ def test_pascal_model_finds_the_person(models: dict[str, ESPNetv2Segmenter]) -> 
     iou, recall = iou_recall(labels == PERSON, truth)
     assert iou > 0.7 and recall > 0.85  # measured 0.88 and 0.98
     assert (labels[~truth] == 0).mean() > 0.97  # elsewhere: background
+
+
+
+def test_the_wanted_classes_alone_are_their_share_of_the_full_softmax(monkeypatch) -> None:
+    monkeypatch.setenv("UNSEEN_MODELS", str(shared_path("models")))
+    segmenter = ESPNetv2("espnetv2-pascal", threads=None)
+    rgb, _ = frame("parkour", 60)
+    wanted = segmenter.predict_wanted(rgb, [PERSON, CAR])
+    assert np.abs(wanted - wanted_probs(segmenter.predict(rgb), [PERSON, CAR])).max() < 1e-5
+    assert wanted.shape[2] == 3 and wanted[..., 1].max() > 0.9  # the person is there
 
 
 @pytest.mark.parametrize("index", [20, 40])

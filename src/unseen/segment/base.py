@@ -31,6 +31,9 @@ class Segmenter(Protocol):
     classes : tuple of str
         The name of each output channel, in order. Models that score one class (selfie, portrait models)
         report ``("background", CLASS)`` and return ``1 - p`` as the background channel.
+
+    A segmenter may also offer ``predict_wanted(rgb, indices)``: h x w x (1 + K), "anything else" then the
+    channels ``indices``, cheaper than all of them (:func:`unseen.segment.focus.predict_wanted` uses it).
     """
 
     name: str

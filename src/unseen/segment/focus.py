@@ -44,11 +44,11 @@ def predict_wanted(segmenter: Segmenter, rgb: np.ndarray, indices: list[int]) ->
 def zoom_box(found: np.ndarray, margin: float = ZOOM_MARGIN) -> tuple[int, int, int, int] | None:
     """``(x0, y0, x1, y1)`` around the true pixels of ``found`` grown by ``margin``; None if nothing is found
     or the box would cover most of the frame anyway."""
-    x0, y0, x1, y1 = cv2.boundingRect(found.astype(np.uint8))  # (x, y, w, h) for now
-    if x1 == 0:
+    x0, y0, box_width, box_height = cv2.boundingRect(found.astype(np.uint8))
+    if box_width == 0:
         return None
     h, w = found.shape
-    x1, y1 = x0 + x1, y0 + y1
+    x1, y1 = x0 + box_width, y0 + box_height
     grow_x, grow_y = margin * (x1 - x0), margin * (y1 - y0)
     x0, x1 = max(0, int(x0 - grow_x)), min(w, int(np.ceil(x1 + grow_x)))
     y0, y1 = max(0, int(y0 - grow_y)), min(h, int(np.ceil(y1 + grow_y)))
