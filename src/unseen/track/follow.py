@@ -16,7 +16,8 @@ Each step combines, in log-odds over a box around the object:
 
 The object is "lost" when its mask shrinks far below its usual size or stops looking like it (it went
 behind something, out of the picture, or the shot changed): its mask is then empty, and every frame it
-is looked for again: in the tracker's box, by template matching, by its class, by its colours.
+is looked for again: in the tracker's box, by template matching, by its class, by its colours; after a cut, or
+once it has been gone a while, what is found must also look like it to the network's features.
 """
 
 from __future__ import annotations
@@ -113,7 +114,7 @@ class Follower:
         self._area, self._shape = float(mask.sum()), mask.copy()
         self._template = _template(rgb, box)
         self._cuts = CutWatch(spikes=True)
-        self._cuts.is_cut(self._gray)
+        self._cuts.is_cut(self._gray)  # the prompt's frame is the first the next ones are compared with
         self._lost, self._steps = False, 0
         self._usual_likeness: float | None = None  # the mask's mean likeness on sure frames, learnt as it goes
         self._unseen_since_cut = False
