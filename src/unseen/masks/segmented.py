@@ -115,15 +115,16 @@ def held_over(probs: np.ndarray, labels: np.ndarray, previous: np.ndarray, reach
     # the whole frame for a person in an 854x480 frame).
     x, y, w, h = cv2.boundingRect((found | previous).astype(np.uint8))
     box = (slice(max(y - reach, 0), y + h + reach), slice(max(x - reach, 0), x + w + reach))
-    weak = ~found[box] & (1 - probs[box][..., 0] >= HOLD_PROBABILITY) & dilate(previous[box], reach)
+    found, near = found[box], probs[box]
+    weak = ~found & (1 - near[..., 0] >= HOLD_PROBABILITY) & dilate(previous[box], reach)
     if not weak.any():
         return labels
-    count, blobs = cv2.connectedComponents((found[box] | weak).astype(np.uint8))
+    count, blobs = cv2.connectedComponents((found | weak).astype(np.uint8))
     joined = np.zeros(count, bool)
-    joined[blobs[found[box]]] = True
+    joined[blobs[found]] = True
     added = weak & joined[blobs]
     grown = labels.copy()
-    grown[box][added] = 1 + probs[box][..., 1:][added].argmax(axis=1)
+    grown[box][added] = 1 + near[..., 1:][added].argmax(axis=1)
     return grown
 
 

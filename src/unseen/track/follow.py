@@ -276,13 +276,10 @@ class Follower:
         """Log-odds over ``crop`` (x0, y0, x1, y1) from one pass of the network: its class, where the object
         is of a known class, and how like the object's first patches each patch is; and that likeness alone
         (None without the network's features)."""
-        x0, y0, x1, y1 = crop
-        patch = np.ascontiguousarray(rgb[y0:y1, x0:x1])
         odds: np.ndarray | float = 0.0
         probs, likeness = None, None
         if self._appearance is not None:
-            features, probs = look_at(self._appearance.network, patch, classes=self._classes)
-            likeness = self._appearance.odds(features, (x1 - x0, y1 - y0))
+            likeness, probs = self._likeness(rgb, crop, self._classes)
             odds = LIKENESS_WEIGHT * np.maximum(likeness, LIKENESS_NO)
         elif self._classes and self._segmenter is not None:
             probs = class_probs(self._segmenter, rgb, crop)[..., self._classes].sum(axis=2)
@@ -321,10 +318,18 @@ class Follower:
         box = bounding_box(mask)
         if self._appearance is None or usual is None or usual <= 0 or box is None:
             return True
-        x0, y0, x1, y1 = context_box(box, mask.shape[1], mask.shape[0], CROP_CONTEXT, CROP_EXTRA)
-        features, _ = look_at(self._appearance.network, np.ascontiguousarray(rgb[y0:y1, x0:x1]))
-        likeness = self._appearance.odds(features, (x1 - x0, y1 - y0))
+        x0, y0, x1, y1 = crop = context_box(box, mask.shape[1], mask.shape[0], CROP_CONTEXT, CROP_EXTRA)
+        likeness, _ = self._likeness(rgb, crop)
         return float(likeness[mask[y0:y1, x0:x1]].mean()) >= RELOCK_LIKENESS * usual
+
+    def _likeness(self, rgb: np.ndarray, crop: tuple[int, int, int, int],
+                  classes: list[int] | None = None) -> tuple[np.ndarray, np.ndarray | None]:
+        """One pass of the network over ``crop`` (x0, y0, x1, y1): how like the object's first patches each pixel's
+        patch is (log-odds, :mod:`unseen.track.appearance`), and the probability of ``classes`` when given."""
+        x0, y0, x1, y1 = crop
+        features, probs = look_at(self._appearance.network, np.ascontiguousarray(rgb[y0:y1, x0:x1]),
+                                  classes=classes or ())
+        return self._appearance.odds(features, (x1 - x0, y1 - y0)), probs
 
 
 def motion_odds(flow: np.ndarray, carried: np.ndarray, unsure: np.ndarray) -> np.ndarray:
