@@ -4,7 +4,8 @@ Each step combines, in log-odds over a box around the object:
 
 - the box: NanoTrack v2 (a Siamese tracker, OpenCV's ``TrackerNano``) says where the object went; it is
   robust to fast motion but knows no outline, and its score stays high on whatever it follows once the
-  object is gone, so the box only bounds the mask (a penalty beyond it) and places its last good shape;
+  object is gone, so the box only bounds the mask (a penalty beyond it, loosened where the flow carried the
+  object on and it looks like itself: the box's size lags) and places its last good shape;
 - the previous mask carried along the optical flow (DIS, checked forwards and backwards): the outline;
 - colour models of the object and its surroundings (histograms learnt on the first mask, updated on
   confident frames): they pull the outline back to the object's edges;
@@ -16,8 +17,8 @@ Each step combines, in log-odds over a box around the object:
 
 The object is "lost" when its mask shrinks far below its usual size or stops looking like it (it went
 behind something, out of the picture, or the shot changed): its mask is then empty, and every frame it
-is looked for again: in the tracker's box, by template matching, by its class, by its colours; after a cut, or
-once it has been gone a while, what is found must also look like it to the network's features.
+is looked for again: in the tracker's box, by template matching, by its class, by its colours; what is found
+must also look like it to the network's features, the more so the longer it has been gone (fully after a cut).
 """
 
 from __future__ import annotations
@@ -48,6 +49,7 @@ FB_TOLERANCE = 0.5  # px (at flow scale) a forward-backward round trip may miss 
 UNSURE = 0.5  # the carried mask where the round trip fails: mostly background the object uncovers
 PRIOR_BLUR = 2.0  # sigma (px) of the carried mask: its edge is uncertain by about that much
 BOX_SLACK = 0.15  # the mask may reach this share of the tracker box's size beyond it
+BEYOND_REACH = 0.5  # ... and this share, where the flow carried it and it looks like the object (_beyond)
 LOST_AREA = 0.15  # a mask under this share of the object's usual area means it is hidden
 LOST_COLOUR = -1.0  # mean colour log-odds over the mask under which it is not the object
 LOST_SCORE = 0.25  # NanoTrack's score below which its box is not trusted
@@ -211,11 +213,14 @@ class Follower:
             found = self._class_blob(rgb)
         if found is None:
             found = self._colour_blob(rgb)
-        # Soon after it went out of sight, where it is and its size say much; after a cut, or long after, only
-        # what it looks like does. (Counted from when it was last seen at all, not surely: a rider zooming past
-        # the camera is unsure for 20 frames, and his follower, gated from then on, lost him: J 0.45 -> 0.25.)
-        doubtful = self._unseen_since_cut or self._lost_for > LONG_LOST
-        if found is not None and doubtful and not self._looks_like_itself(rgb, found > 0.5):
+        # Soon after it went out of sight, where it is and its size say much; the longer it has been gone (or after a
+        # cut), the more what it looks like must say so too: its likeness must reach a share of the usual that grows
+        # from nothing to RELOCK_LIKENESS over LONG_LOST frames. (Counted from when it was last seen at all, not
+        # surely: a rider zooming past the camera is unsure for 20 frames, and his follower, gated from then on,
+        # lost him: J 0.45 -> 0.25. A step at LONG_LOST rather than a ramp let running_car.mp4's white car, lost
+        # 14 frames into the next shot, be taken back on a hut.)
+        share = RELOCK_LIKENESS * (1.0 if self._unseen_since_cut else min(1.0, self._lost_for / LONG_LOST))
+        if found is not None and not self._looks_like_itself(rgb, found > 0.5, share):
             found = None
         if found is not None:
             self._unseen_since_cut = False
@@ -265,7 +270,7 @@ class Follower:
             looked, likeness = self._looked(rgb, (x0, y0, x1, y1))
             odds += looked
         if box is not None:
-            odds -= BOX_WEIGHT * _outside(box, (x0, y0, x1, y1))
+            odds -= BOX_WEIGHT * _beyond(box, (x0, y0, x1, y1), prior, likeness)
         inside = _tidy(odds > 0, soft > 0.5)
         mask = np.zeros(prior.shape, bool)
         mask[y0:y1, x0:x1] = inside
@@ -309,10 +314,10 @@ class Follower:
         if likeness is not None and (usual is None or likeness >= RELOCK_LIKENESS * usual):
             self._usual_likeness = likeness if usual is None else (1 - HISTORY) * usual + HISTORY * likeness
 
-    def _looks_like_itself(self, rgb: np.ndarray, mask: np.ndarray) -> bool:
+    def _looks_like_itself(self, rgb: np.ndarray, mask: np.ndarray, share: float = RELOCK_LIKENESS) -> bool:
         """Whether ``mask`` (a candidate where the lost object may be again) looks to the network's features as
-        the object did while it was surely followed: its mean likeness at least :data:`RELOCK_LIKENESS` of the
-        usual. Without the features, or before a sure look, every candidate passes.
+        the object did while it was surely followed: its mean likeness at least ``share`` of the usual. Without
+        the features, or before a sure look, every candidate passes.
 
         Colours, the tracker's box and the class cannot tell the object from another of its kind: in a rally
         video (``running_car.mp4``), a white car's follower, its car gone for good, took a hut, trees and other
@@ -323,7 +328,7 @@ class Follower:
             return True
         x0, y0, x1, y1 = crop = context_box(box, mask.shape[1], mask.shape[0], CROP_CONTEXT, CROP_EXTRA)
         likeness, _ = self._likeness(rgb, crop)
-        return float(likeness[mask[y0:y1, x0:x1]].mean()) >= RELOCK_LIKENESS * usual
+        return float(likeness[mask[y0:y1, x0:x1]].mean()) >= share * usual
 
     def _likeness(self, rgb: np.ndarray, crop: tuple[int, int, int, int],
                   classes: list[int] | None = None) -> tuple[np.ndarray, np.ndarray | None]:
@@ -458,6 +463,26 @@ def _outside(box: tuple[int, int, int, int], crop: tuple[int, int, int, int]) ->
     dx = np.maximum(0, np.maximum(x - slack_x - xs, xs - (x + w + slack_x))) / slack_x
     dy = np.maximum(0, np.maximum(y - slack_y - ys, ys - (y + h + slack_y))) / slack_y
     return np.maximum(dy[:, None], dx[None, :])
+
+
+def _beyond(box: tuple[int, int, int, int], crop: tuple[int, int, int, int], prior: np.ndarray,
+            likeness: np.ndarray | None) -> np.ndarray:
+    """How far each pixel of ``crop`` lies beyond the tracker's ``box`` (:func:`_outside`), except what the
+    flow carried there (``prior``) and looks like the object (``likeness``, when the network looked), within
+    :data:`BEYOND_REACH` of the box's size.
+
+    NanoTrack's box follows a growing object's size slowly (motocross-jump's bike grew 7x in width in 15
+    frames, its box 1.6x), and the mask was cut to it. Further out, a mask that kept what the flow carried
+    ran away: through running_car.mp4's dissolve it spread over a third of the frame."""
+    x0, y0, x1, y1 = crop
+    beyond = _outside(box, crop)
+    x, y, w, h = box
+    reach = (round(x - BEYOND_REACH * w), round(y - BEYOND_REACH * h), round((1 + 2 * BEYOND_REACH) * w),
+             round((1 + 2 * BEYOND_REACH) * h))
+    kept = (prior[y0:y1, x0:x1] > 0.5) & (_outside(reach, crop) == 0)
+    if likeness is not None:
+        kept &= likeness >= 0
+    return np.where(kept, 0, beyond)
 
 
 def _union(a: tuple[int, int, int, int], b: tuple[int, int, int, int]) -> tuple[int, int, int, int]:
