@@ -63,7 +63,7 @@ MOTION_LEAST = 1.0  # px (at flow scale) the object must move against the backgr
 LIKENESS_WEIGHT = 1.0  # weight of the features' likeness (:mod:`unseen.track.appearance`) against the carried mask
 LIKENESS_NO = -1.0  # the least log-odds the likeness gives (like the class, it says "no" only softly)
 # After a cut, or LONG_LOST frames out of sight, the object is taken back only where its likeness reaches this share
-# of what it was while surely followed: till then, where it went and its size say enough.
+# of what it was while surely followed; sooner, a share growing towards it with the frames gone.
 RELOCK_LIKENESS = 0.5
 LONG_LOST = 15
 
@@ -471,7 +471,7 @@ def _beyond(box: tuple[int, int, int, int], crop: tuple[int, int, int, int], pri
     flow carried there (``prior``) and looks like the object (``likeness``, when the network looked), within
     :data:`BEYOND_REACH` of the box's size.
 
-    NanoTrack's box follows a growing object's size slowly (motocross-jump's bike grew 7x in width in 15
+    NanoTrack's box follows a growing object's size slowly (motocross-jump's bike grew 7x in width in 16
     frames, its box 1.6x), and the mask was cut to it. Further out, a mask that kept what the flow carried
     ran away: through running_car.mp4's dissolve it spread over a third of the frame."""
     x0, y0, x1, y1 = crop
