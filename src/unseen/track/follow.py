@@ -314,7 +314,7 @@ class Follower:
         if likeness is not None and (usual is None or likeness >= RELOCK_LIKENESS * usual):
             self._usual_likeness = likeness if usual is None else (1 - HISTORY) * usual + HISTORY * likeness
 
-    def _looks_like_itself(self, rgb: np.ndarray, mask: np.ndarray, share: float = RELOCK_LIKENESS) -> bool:
+    def _looks_like_itself(self, rgb: np.ndarray, mask: np.ndarray, share: float) -> bool:
         """Whether ``mask`` (a candidate where the lost object may be again) looks to the network's features as
         the object did while it was surely followed: its mean likeness at least ``share`` of the usual. Without
         the features, or before a sure look, every candidate passes.
