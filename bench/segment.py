@@ -29,6 +29,10 @@ than 2 px from the GT, void left out) as a share of the image, mean and worst fr
 class the mean over the cases (held-out ones: printed, not used) and fps at 854x480 with its ratio to
 ESPNetv2-PASCAL s=1 measured just before (the machine is shared: the ratio is the steadier figure).
 
+``--wide --upside-down`` adds, for each person model, a row of the same model also looking at every picture upside
+down (``--upside-down`` of the commands); the case ``parkour-turned`` (parkour's runner turned over where he
+stands, as in a handstand or a breakdancer's freeze; his place filled by Telea first) is there for it.
+
 ``--ablation`` adds rows for the default model without the zoom, with a whole-frame look at every
 frame (refresh 1), with other temporal smoothing and at other network sizes, so each default is chosen
 by these numbers. Markdown tables on stdout; PASS/FAIL against the targets (each class's default model,
@@ -178,6 +182,7 @@ WIDE_CASES = [
     Case("paragliding-launch", "davis", "person", "rider"),  # GT includes the lines of the wing
     *[Case(c, "davis", "person", "rider") for c in ("horsejump-high", "motocross-jump", "scooter-black", "soapbox")],
     *[Case(c, "davis", "person", "absent", held_out=c == "goat") for c in DAVIS_ANIMALS if c != "libby"],
+    Case("parkour-turned", "turned", "person", "object"),  # its runner upside down where he stands
 ]
 
 
@@ -194,12 +199,28 @@ def case_frames(case: Case, every: int) -> tuple[list[np.ndarray], list[np.ndarr
         if case.kind == "absent":
             gts = [np.zeros_like(g) for g in gts]
         return images, gts, [np.zeros_like(g) for g in gts], True
+    if case.source == "turned":
+        upright = zip(clip_frames("parkour", every), clip_masks("parkour", every), strict=True)
+        pairs = [turned_over(image, gt) for image, gt in upright]
+        return [p[0] for p in pairs], [p[1] for p in pairs], [np.zeros_like(p[1]) for p in pairs], True
     data = shared_dir() / "data" / TRAIN / "seg-street"
     stems = (data / "splits" / f"{case.name.removeprefix('camvid-')}.txt").read_text().split()[::every]
     images = [read_image(data / "images" / f"{s}.jpg") for s in stems]
     labels = [read_gray(data / "masks" / f"{s}.png") for s in stems]
     void = [np.isin(lab, (CAMVID_VOID, *CAMVID_ALSO_VOID.get(case.cls, ()))) for lab in labels]
     return images, [lab == CAMVID_CLASS[case.cls] for lab in labels], void, False
+
+
+def turned_over(rgb: np.ndarray, person: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``rgb`` with the ``person`` turned upside down where he stands (his place filled first), and his new mask."""
+    ys, xs = np.nonzero(person)
+    height, width = person.shape
+    turn = cv2.getRotationMatrix2D(((xs.min() + xs.max()) / 2, (ys.min() + ys.max()) / 2), 180, 1.0)
+    turned = cv2.warpAffine(rgb, turn, (width, height), flags=cv2.INTER_LINEAR)
+    mask = cv2.warpAffine(person.astype(np.uint8) * 255, turn, (width, height)) > 127
+    out = cv2.inpaint(rgb, cv2.dilate(person.astype(np.uint8), np.ones((7, 7), np.uint8)), 5, cv2.INPAINT_TELEA)
+    out[mask] = turned[mask]
+    return out, mask
 
 
 def frame_counts(pred: np.ndarray, gt: np.ndarray, void: np.ndarray) -> tuple[int, int, int, int, int, int]:
@@ -215,20 +236,22 @@ def frame_counts(pred: np.ndarray, gt: np.ndarray, void: np.ndarray) -> tuple[in
             pred.size, removed)
 
 
-def predicted_masks(segmenter, cls: str, images: list[np.ndarray], video: bool) -> list[np.ndarray]:
+def predicted_masks(segmenter, cls: str, images: list[np.ndarray], video: bool,
+                    upside_down: bool = False) -> list[np.ndarray]:
     """The masks the commands would give: one video through the per-video pipeline, or each photo alone."""
     if video:
         frames = [Frame(image, i, f"{i:05d}") for i, image in enumerate(images)]
-        return [seg.mask for _, seg in segment_frames(frames, Focus(segmenter, [cls]), DEFAULT_SMOOTHING)]
-    return [next(segment_frames([Frame(image, 0, "photo")], Focus(segmenter, [cls]), 0))[1].mask
-            for image in images]
+        focus = Focus(segmenter, [cls], upside_down=upside_down)
+        return [seg.mask for _, seg in segment_frames(frames, focus, DEFAULT_SMOOTHING)]
+    return [next(segment_frames([Frame(image, 0, "photo")], Focus(segmenter, [cls], upside_down=upside_down), 0))
+            [1].mask for image in images]
 
 
-def wide_case(segmenter, case: Case, every: int) -> dict | None:
+def wide_case(segmenter, case: Case, every: int, upside_down: bool = False) -> dict | None:
     if case.cls not in segmenter.classes:
         return None
     images, gts, voids, video = case_frames(case, every)
-    masks = predicted_masks(segmenter, case.cls, images, video)
+    masks = predicted_masks(segmenter, case.cls, images, video, upside_down)
     if case.kind == "single":  # the GT is one of several: score only the blobs touching it
         masks = [object_part(m, g) for m, g in zip(masks, gts, strict=True)]
     counts = np.array([frame_counts(p, g, v) for p, g, v in zip(masks, gts, voids, strict=True)], np.int64)
@@ -248,13 +271,13 @@ def wide_case(segmenter, case: Case, every: int) -> dict | None:
             "frames": len(images)}
 
 
-def frames_per_second(model: str, cls: str) -> float:
+def frames_per_second(model: str, cls: str, upside_down: bool = False) -> float:
     """The whole per-video pipeline on the first frames of the 854x480 clip of this class."""
     segmenter = get_segmenter(model)
     images = clip_frames(FPS_CLIP[cls])[:FPS_FRAMES]
     Focus(segmenter, [cls]).probs(images[0])  # warm-up
     start = time.perf_counter()
-    predicted_masks(segmenter, cls, images, video=True)
+    predicted_masks(segmenter, cls, images, video=True, upside_down=upside_down)
     return len(images) / (time.perf_counter() - start)
 
 
@@ -272,8 +295,9 @@ def trained_on(model: str) -> set[str]:
     return {Path(folder).name for folder in card.get("spec", {}).get("negatives") or ()}
 
 
-def wide(models: dict[str, list[str]], every: int) -> None:
-    """The wider benchmark: per-case rows, then one summary row per model and class, then the choice.
+def wide(models: dict[str, list[str]], every: int, upside_down: bool = False) -> None:
+    """The wider benchmark: per-case rows, then one summary row per model and class, then the choice; with
+    ``upside_down``, each person model also looking upside down, in rows of its own.
 
     A case that any model of the class trained on counts for none of them: the means compare like with like.
     """
@@ -285,25 +309,27 @@ def wide(models: dict[str, list[str]], every: int) -> None:
     case_rows, summary = [], []
     for cls, names in models.items():
         seen = set().union(*map(trained_on, names))
-        for model in names:
+        for model, turn in ((m, t) for m in names for t in ((False, True) if upside_down and cls == "person"
+                                                               else (False,))):
             segmenter = get_segmenter(model)
             if cls not in segmenter.classes:
                 continue
+            label = f"{model} (upside down too)" if turn else model
             results = {}
             for case in (c for c in WIDE_CASES if c.cls == cls):
-                r = wide_case(segmenter, case, 1 if case.name == "camvid-test" else every)
+                r = wide_case(segmenter, case, 1 if case.name == "camvid-test" else every, turn)
                 results[case] = r
-                label = case.name + (" (held out)" if case.held_out else " (trained on)" if case.name in seen else "")
+                name = case.name + (" (held out)" if case.held_out else " (trained on)" if case.name in seen else "")
                 pct = [None if r[k] is None else 100 * r[k] for k in ("FP mean", "FP worst")]
-                case_rows.append([model, cls, label, case.kind, r["frames"], cell(r["IoU"]), cell(r["recall"]),
+                case_rows.append([label, cls, name, case.kind, r["frames"], cell(r["IoU"]), cell(r["recall"]),
                                   cell(r["missed"]), cell(r["left"]), *map(cell, pct), cell(r["worst frame"])])
                 print(markdown_table(case_header, case_rows[-1:]).splitlines()[-1], flush=True)
             chosen = [r for c, r in results.items() if not c.held_out and c.name not in seen]
             baseline = frames_per_second(FPS_BASELINE, cls)
-            fps = frames_per_second(model, cls)
+            fps = frames_per_second(model, cls, turn)
             ious = [r["IoU"] for r in chosen]
             fp_worst = [r["FP worst"] for r in chosen if r["FP worst"] is not None]
-            summary.append([model, cls, mean_of(ious), min(v for v in ious if v is not None),
+            summary.append([label, cls, mean_of(ious), min(v for v in ious if v is not None),
                             mean_of([r["recall"] for r in chosen]), mean_of([r["missed"] for r in chosen]),
                             mean_of([r["left"] for r in chosen]),
                             100 * mean_of([r["FP mean"] for r in chosen]), 100 * max(fp_worst),
@@ -343,10 +369,12 @@ def main() -> None:
                         help="with --wide: models scored on car (a run folder or .pt too)")
     parser.add_argument("--person-models", default=",".join(WIDE_MODELS["person"]),
                         help="with --wide: models scored on person")
+    parser.add_argument("--upside-down", action="store_true",
+                        help="with --wide: each person model also looking at every picture upside down")
     args = parser.parse_args()
     if args.wide:
         models = {"car": args.car_models.split(","), "person": args.person_models.split(",")}
-        wide({cls: names for cls, names in models.items() if names != [""]}, args.every)
+        wide({cls: names for cls, names in models.items() if names != [""]}, args.every, args.upside_down)
         return
     setups = [Setup(m) for m in args.models.split(",")]
     if args.ablation:

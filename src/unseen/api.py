@@ -82,7 +82,7 @@ def methods() -> list[str]:
 
 def remove(input: MediaLike, output: str | os.PathLike | None = None, *, mask: MaskLike | None = None,
            target: str | list[str] | None = None, box: PromptLike = None, point: PromptLike = None,
-           frame: int = 0, model: str | None = None, dilate_px: int | None = None,
+           frame: int = 0, model: str | None = None, upside_down: bool = False, dilate_px: int | None = None,
            method: str = AUTO, frame_step: int = 1, flow_completion: str = DEFAULT_FLOW_COMPLETION,
            hidden_fill: str = DEFAULT_HIDDEN_FILL, frame_format: str = "png", device: str = "cpu",
            folder: str = AUTO, codec: str | None = None, crf: int | None = None, accept_truncated: bool = False,
@@ -113,6 +113,9 @@ def remove(input: MediaLike, output: str | os.PathLike | None = None, *, mask: M
         With ``target``: the segmenter (a registry name or an ``.onnx`` file); default: the best shipped
         model that knows the classes. With ``box``/``point``: the class segmenter that recognises known
         objects (default ``espnetv2-pascal``).
+    upside_down
+        With ``target``: the segmenter also looks at every frame upside down (:class:`Focus`), for people in
+        flips, handstands or a breakdancer's freeze, whom it half misses the right way up; twice its time.
     dilate_px
         Grow the mask by this many pixels first, to take the object's soft edge with it (default
         :data:`DEFAULT_DILATE` for masks, :data:`DEFAULT_TARGET_DILATE` for segmenter masks,
@@ -169,7 +172,7 @@ def remove(input: MediaLike, output: str | os.PathLike | None = None, *, mask: M
     routes, completer = _flow_completion(flow_completion)
     _check_filler("method", method, methods())
     _check_filler("hidden fill", hidden_fill, list_fillers())
-    focus = None if target is None else _focus(_class_list(target), model, device)
+    focus = None if target is None else _focus(_class_list(target), model, device, upside_down=upside_down)
     nothing = (f"no {', '.join(focus.classes)} found in any frame" if focus else "the mask is empty (all black)")
 
     def filled(frames: Iterable[Frame], sequence: bool) -> Iterator[Frame]:
@@ -190,8 +193,9 @@ def remove(input: MediaLike, output: str | os.PathLike | None = None, *, mask: M
 
 def segment(input: MediaLike, output: str | os.PathLike | None = None, *, classes: str | list[str] = "person",
             box: PromptLike = None, point: PromptLike = None, frame: int = 0,
-            render: str = "mask", model: str | None = None, smoothing: int = DEFAULT_SMOOTHING,
-            largest: bool = False, frame_format: str = "png", device: str = "cpu", folder: str = AUTO,
+            render: str = "mask", model: str | None = None, upside_down: bool = False,
+            smoothing: int = DEFAULT_SMOOTHING, largest: bool = False, frame_format: str = "png",
+            device: str = "cpu", folder: str = AUTO,
             codec: str | None = None, crf: int | None = None, accept_truncated: bool = False,
             show_progress: bool = False) -> Path | np.ndarray:
     """Find objects of the given classes in a photo, a video or a folder of frames, and render them.
@@ -215,6 +219,8 @@ def segment(input: MediaLike, output: str | os.PathLike | None = None, *, classe
     model
         A registry name (``unseen models list``) or an ``.onnx`` file; default: the best shipped model
         that knows the classes (``bench/segment.py``).
+    upside_down
+        Also look at every frame upside down: people turned over (see :func:`remove`); twice the time.
     smoothing
         Frames on each side whose class probabilities are averaged in, so masks do not flicker.
     largest
@@ -244,7 +250,8 @@ def segment(input: MediaLike, output: str | os.PathLike | None = None, *, classe
         raise InputError(f"smoothing must be 0 or more frames, got {smoothing}")
     prompts = parse_prompts(box, point, frame)
     names = [f"object {k + 1}" for k in range(len(prompts))] if prompts else _class_list(classes)
-    focus, colors = None if prompts else _focus(names, model, device), colors_for(names)
+    focus = None if prompts else _focus(names, model, device, upside_down=upside_down)
+    colors = colors_for(names)
     # An index image of several classes is shown in the classes' colours where the format allows (PNG).
     palette = colors if render == "mask" and len(names) > 1 else None
 
@@ -265,7 +272,8 @@ def segment(input: MediaLike, output: str | os.PathLike | None = None, *, classe
 
 
 def replace_background(input: MediaLike, output: str | os.PathLike | None = None, *, background: str = "white",
-                       model: str | None = None, smoothing: int = DEFAULT_SMOOTHING, frame_format: str = "png",
+                       model: str | None = None, upside_down: bool = False, smoothing: int = DEFAULT_SMOOTHING,
+                       frame_format: str = "png",
                        device: str = "cpu", folder: str = AUTO, codec: str | None = None, crf: int | None = None,
                        accept_truncated: bool = False, show_progress: bool = False) -> Path | np.ndarray:
     """Put people on another background: a colour, a blur of their own, an image, a video or transparency.
@@ -282,6 +290,8 @@ def replace_background(input: MediaLike, output: str | os.PathLike | None = None
         a video / frame-folder path (looped when shorter than the input).
     model
         The person segmenter: a registry name or an ``.onnx`` file; default: the best shipped one.
+    upside_down
+        Also look at every frame upside down: people turned over (see :func:`remove`); twice the time.
     smoothing
         Frames on each side whose probabilities are averaged in, so the edge does not flicker.
     device
@@ -302,7 +312,7 @@ def replace_background(input: MediaLike, output: str | os.PathLike | None = None
     if smoothing < 0:
         raise InputError(f"smoothing must be 0 or more frames, got {smoothing}")
     backdrop = backgrounds.parse_background(background)
-    focus = _focus(["person"], model, device, background=True)
+    focus = _focus(["person"], model, device, background=True, upside_down=upside_down)
 
     def composited(frames: Iterable[Frame], sequence: bool) -> Iterator[Frame]:
         for frame, found in _segmented(frames, focus, sequence, smoothing):
@@ -315,7 +325,7 @@ def replace_background(input: MediaLike, output: str | os.PathLike | None = None
 
 def cutout(input: str | os.PathLike, output: str | os.PathLike, *, classes: str | list[str] = "car",
            model: str | None = None, min_area: int = DEFAULT_MIN_AREA, keep_cut_off: bool = False,
-           device: str = "cpu", show_progress: bool = False) -> list[Path]:
+           device: str = "cpu", upside_down: bool = False, show_progress: bool = False) -> list[Path]:
     """Cut every object of the given classes out of photos, each as its own RGBA PNG.
 
     Parameters
@@ -325,7 +335,7 @@ def cutout(input: str | os.PathLike, output: str | os.PathLike, *, classes: str 
     output
         The folder the cut-outs go to (created; written all at once when the job succeeds), named
         ``PHOTO_CLASS_NN.png``, largest object first.
-    classes, model, device
+    classes, model, device, upside_down
         As in :func:`segment`: what to cut out and the segmenter that finds it.
     min_area
         Objects smaller than this many pixels are left out (too small to be worth pasting).
@@ -346,7 +356,7 @@ def cutout(input: str | os.PathLike, output: str | os.PathLike, *, classes: str 
     output = Path(output)
     if output.exists() and not output.is_dir():
         raise InputError(f"{output}: exists and is not a folder; cut-outs go into a folder")
-    focus = _focus(names, model, device)
+    focus = _focus(names, model, device, upside_down=upside_down)
     written: list[Path] = []
     with atomic_folder(output) as folder:
         for frame, found in progress(_segmented(clip, focus, sequence=False), clip.frame_count, "cutout",
@@ -371,8 +381,10 @@ def _class_list(classes: str | list[str] | tuple[str, ...]) -> list[str]:
     return list(dict.fromkeys(names))
 
 
-def _focus(classes: list[str], model: str | None, device: str = "cpu", background: bool = False) -> Focus:
-    return Focus(get_segmenter(model or default_segmenter(classes, background), device), classes)
+def _focus(classes: list[str], model: str | None, device: str = "cpu", background: bool = False,
+           upside_down: bool = False) -> Focus:
+    return Focus(get_segmenter(model or default_segmenter(classes, background), device), classes,
+                 upside_down=upside_down)
 
 
 def _segmented(frames: Iterable[Frame], focus: Focus, sequence: bool, smoothing: int = DEFAULT_SMOOTHING,
