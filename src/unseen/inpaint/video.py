@@ -192,7 +192,7 @@ class FlowVideoFiller:
         on the hole cases (detail +0.01, +0.02 to +0.07 dB), but a piece of the removed object that
         another frame's mask missed then weighs twice as much: a ghost of it stays (tests/test_track.py).
     keyframe_filler
-        Photo filler for what no frame shows.
+        Photo filler for what no frame shows (``patch-soft``: see ``unseen.api.DEFAULT_HIDDEN_FILL``).
     flow_preset, flow_side, flow_scale
         DIS preset, the size flow is computed at (larger frames are scaled down for it), and DIS's
         finest scale (None: the preset's). ``medium`` rather than ``fast``: on a plain pan over a brick
@@ -235,7 +235,7 @@ class FlowVideoFiller:
     lookahead: int = 10
     context: int = 6
     hits: int = 4
-    keyframe_filler: str = "patch"
+    keyframe_filler: str = "patch-soft"
     flow_preset: str = "medium"
     flow_side: int = 480
     flow_scale: int | None = None
