@@ -422,23 +422,23 @@ class _Votes:
 
     def __init__(self, count: int, best: bool) -> None:
         self.best = best
-        self.acc = np.zeros((count, 3), np.float32)
-        self.wsum = np.zeros(count, np.float32)
+        self.colours = np.zeros((count, 3), np.float32)  # weighted sum, or the weightiest vote's colour
+        self.weight = np.zeros(count, np.float32)  # summed, or the weightiest vote's
 
     def add(self, weight: np.ndarray, colours: np.ndarray) -> None:
         if self.best:  # (ties keep the first offset's colour)
-            better = weight > self.wsum
-            self.acc[better] = colours[better]
-            self.wsum[better] = weight[better]
+            better = weight > self.weight
+            self.colours[better] = colours[better]
+            self.weight[better] = weight[better]
         else:
-            self.acc += weight[:, None] * colours
-            self.wsum += weight
+            self.colours += weight[:, None] * colours
+            self.weight += weight
 
     def result(self) -> tuple[np.ndarray, np.ndarray]:
         """(which pixels some patch spoke for, their colours: N x 3 float32)."""
-        have = self.wsum > 1e-8
-        values = np.zeros_like(self.acc)
-        values[have] = self.acc[have] if self.best else self.acc[have] / self.wsum[have, None]
+        have = self.weight > 1e-8
+        values = np.zeros_like(self.colours)
+        values[have] = self.colours[have] if self.best else self.colours[have] / self.weight[have, None]
         return have, values
 
 
