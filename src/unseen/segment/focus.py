@@ -44,9 +44,7 @@ def predict_wanted(segmenter: Segmenter, rgb: np.ndarray, indices: list[int]) ->
 def either_look(upright: np.ndarray, turned: np.ndarray) -> np.ndarray:
     """Two looks' h x w x (1 + K) probabilities (:func:`wanted_probs`) as one: each wanted class at the likelier
     of the two, "anything else" what is left."""
-    wanted = np.maximum(upright[..., 1:], turned[..., 1:])
-    rest = np.clip(1.0 - wanted.sum(axis=-1, keepdims=True), 0.0, 1.0)
-    return np.concatenate([rest, wanted], axis=-1)
+    return wanted_probs(np.maximum(upright, turned), list(range(1, upright.shape[-1])))
 
 
 def zoom_box(found: np.ndarray, margin: float = ZOOM_MARGIN) -> tuple[int, int, int, int] | None:
@@ -125,7 +123,7 @@ class Focus:
             return probs
         # (the network's output for the picture turned over has the same size: turned back, it lies on this one)
         turned = predict_wanted(self.segmenter, np.ascontiguousarray(rgb[::-1, ::-1]), self.indices)
-        return either_look(probs, np.ascontiguousarray(turned[::-1, ::-1]))
+        return either_look(probs, turned[::-1, ::-1])
 
     def _look_whole(self, rgb: np.ndarray) -> None:
         h, w = rgb.shape[:2]
