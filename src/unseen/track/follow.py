@@ -60,6 +60,8 @@ LOST_COLOUR = -1.0  # mean colour log-odds over the mask under which it is not t
 LOST_SCORE = 0.25  # NanoTrack's score below which its box is not trusted
 FOUND_SCORE = 0.5  # NanoTrack's score of a fully trusted box (confidence scales up to it)
 FOUND_AREA = 0.35  # a candidate must show this share of the usual area to be taken back
+FOUND_AREA_LEAST = 0.2  # ... a share of it that falls to this over LONG_LOST frames out of sight
+LIKENESS_BLOB = 0.5  # likeness (log-odds) of the pixels that make a blob of what looks like the object
 MATCH_SCORE = 0.55  # template match (normalised correlation) that counts as the object found again
 BLOB_ODDS = 1.5  # colour log-odds of pixels that make a blob of the object's colours
 MOTION_WEIGHT = 2.0  # log-odds that moving like the background takes off
@@ -204,20 +206,25 @@ class Follower:
         appearance matches well (template matching), if its colours fill its last good shape placed
         there; else a blob of its class or of its colours of about its size; after a cut, or once it has
         been out of sight long, only if it also looks like the object (:meth:`_looks_like_itself`). The
-        tracker starts again from there (it follows anything once its object is gone)."""
+        tracker starts again from there (it follows anything once its object is gone). A candidate that does not
+        look like the object gives way to a blob of what the network's features find like it, if that one does."""
+        # The longer it has been out of sight, the less its last size says (it may have gone away or come nearer):
+        # what a candidate must show of the usual area falls, while the likeness it must show rises (below).
+        least = FOUND_AREA * max(FOUND_AREA_LEAST, 1 - self._lost_for / LONG_LOST)
+        looks = self._steps % LOOK_EVERY == 0
         found = None
         for box in (tracked, self._match(rgb)):
             if box is None:
                 continue
             placed = _placed(self._shape, box)
             # (measured against the shape's size there: the object may have come nearer or gone away)
-            if ((self._colour_odds(rgb) > 0) & (placed > 0.5)).sum() >= FOUND_AREA * (placed > 0.5).sum() > 0:
+            if ((self._colour_odds(rgb) > 0) & (placed > 0.5)).sum() >= least * (placed > 0.5).sum() > 0:
                 found = placed
                 break
-        if found is None and self._classes and self._segmenter is not None and self._steps % LOOK_EVERY == 0:
-            found = self._class_blob(rgb)
+        if found is None and self._classes and self._segmenter is not None and looks:
+            found = self._class_blob(rgb, least)
         if found is None:
-            found = self._colour_blob(rgb)
+            found = self._colour_blob(rgb, least)
         # Soon after it went out of sight, where it is and its size say much; the longer it has been gone (or after a
         # cut), the more what it looks like must say so too: its likeness must reach a share of the usual that grows
         # from nothing to RELOCK_LIKENESS over LONG_LOST frames. (Counted from when it was last seen at all, not
@@ -226,24 +233,35 @@ class Follower:
         # 14 frames into the next shot, be taken back on a hut.)
         share = RELOCK_LIKENESS * (1.0 if self._unseen_since_cut else min(1.0, self._lost_for / LONG_LOST))
         if found is not None and not self._looks_like_itself(rgb, found > 0.5, share):
-            found = None
+            # The tracker's box and the colours may point at something else by now (NanoTrack's box left on what
+            # hid the object): the features get a look of their own, over the whole frame.
+            found = self._likeness_blob(rgb, least) if looks and self._appearance is not None else None
+            if found is not None and not self._looks_like_itself(rgb, found > 0.5, share):
+                found = None
         if found is not None:
             self._unseen_since_cut = False
             self._tracker = nanotrack(*self._models)
             self._tracker.init(cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR), bounding_box(found > 0.5))
         return found
 
-    def _class_blob(self, rgb: np.ndarray) -> np.ndarray | None:
-        """The segmenter's blob of the object's classes nearest its usual size (and place), if one is close."""
+    def _class_blob(self, rgb: np.ndarray, least: float) -> np.ndarray | None:
+        """The segmenter's blob of the object's classes nearest its usual size (and place), if one is close
+        (at least ``least`` alike in size, :func:`_blob_like`)."""
         height, width = rgb.shape[:2]
         probs = class_probs(self._segmenter, rgb, (0, 0, width, height))[..., self._classes].sum(axis=2)
-        return _blob_like(probs > 0.5, self._area, self._shape)
+        return _blob_like(probs > 0.5, self._area, self._shape, least)
 
-    def _colour_blob(self, rgb: np.ndarray) -> np.ndarray | None:
+    def _colour_blob(self, rgb: np.ndarray, least: float) -> np.ndarray | None:
         """The blob of clearly object-coloured pixels nearest the object's usual size, if one is close to it."""
         odds = cv2.GaussianBlur(self._colour_odds(rgb), (0, 0), 1.5)
-        blobs = cv2.morphologyEx((odds > BLOB_ODDS).astype(np.uint8), cv2.MORPH_OPEN, np.ones((3, 3), np.uint8))
-        return _blob_like(blobs > 0, self._area, self._shape)
+        return _blob_like(_opened(odds > BLOB_ODDS), self._area, self._shape, least)
+
+    def _likeness_blob(self, rgb: np.ndarray, least: float) -> np.ndarray | None:
+        """The blob of what the network's features find like the object over the whole frame nearest its usual
+        size, if one is close to it."""
+        height, width = rgb.shape[:2]
+        likeness, _ = self._likeness(rgb, (0, 0, width, height))
+        return _blob_like(_opened(likeness > LIKENESS_BLOB), self._area, self._shape, least)
 
     def _match(self, rgb: np.ndarray) -> tuple[int, int, int, int] | None:
         """The box whose picture best matches the object's first appearance, if it matches well."""
@@ -401,9 +419,15 @@ def _first_appearance(rgb: np.ndarray, mask: np.ndarray, box: tuple[int, int, in
     return appearance if appearance.usable else None
 
 
-def _blob_like(mask: np.ndarray, area: float, last: np.ndarray) -> np.ndarray | None:
+def _opened(mask: np.ndarray) -> np.ndarray:
+    """``mask`` without its specks (a 3x3 opening)."""
+    return cv2.morphologyEx(mask.astype(np.uint8), cv2.MORPH_OPEN, np.ones((3, 3), np.uint8)) > 0
+
+
+def _blob_like(mask: np.ndarray, area: float, last: np.ndarray, least: float) -> np.ndarray | None:
     """The blob of ``mask`` most like the object (its usual ``area``; the nearer its ``last`` mask, the
-    better), as a float mask; None if none is at least :data:`FOUND_AREA` alike in size."""
+    better), as a float mask; None if none is at least ``least`` alike in size (the smaller of the two areas
+    over the larger)."""
     count, labels, stats, centres = cv2.connectedComponentsWithStats(mask.astype(np.uint8))
     if count < 2:
         return None
@@ -412,9 +436,9 @@ def _blob_like(mask: np.ndarray, area: float, last: np.ndarray) -> np.ndarray | 
     ys, xs = np.nonzero(last)
     if len(xs):
         distance = np.hypot(centres[1:, 0] - xs.mean(), centres[1:, 1] - ys.mean()) / max(mask.shape)
-        fit = np.where(fit >= FOUND_AREA, fit - distance, fit)
+        fit = np.where(fit >= least, fit - distance, fit)
     best = int(np.argmax(fit))
-    return (labels == best + 1).astype(np.float32) if fit[best] >= FOUND_AREA else None
+    return (labels == best + 1).astype(np.float32) if fit[best] >= least else None
 
 
 def _bin_index(rgb: np.ndarray) -> np.ndarray:
