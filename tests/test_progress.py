@@ -9,7 +9,7 @@ from collections.abc import Iterator
 import pytest
 
 import unseen.progress
-from unseen.progress import first_pass, progress, report_ahead
+from unseen.progress import first_pass, progress, report_ahead, say
 
 
 @pytest.fixture(autouse=True)
@@ -56,6 +56,20 @@ def test_quick_work_and_disabled_bars_print_nothing(capsys: pytest.CaptureFixtur
     assert list(progress(frames_after(0.0), 3, "remove", enabled=True)) == [0, 1, 2]
     assert list(progress(frames_after(0.0), 3, "remove", enabled=False)) == [0, 1, 2]
     assert capsys.readouterr().err.strip() == ""
+
+
+def test_a_warning_gets_a_line_of_its_own_whether_or_not_the_bar_is_on_screen(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    for i in progress(frames_after(1.5), 3, "remove", enabled=True):  # on screen from 1 s on
+        if i == 1:
+            say("unseen: warning: shown")
+    for i in progress(frames_after(0.0), 3, "remove", enabled=True):  # quick: never on screen
+        if i == 1:
+            say("unseen: warning: quick")
+    print("unseen: wrote out.mp4", file=sys.stderr)
+    lines = [line for line in capsys.readouterr().err.splitlines() if line.strip()]
+    assert "unseen: warning: shown" in lines, lines  # not glued after the bar's text
+    assert lines[-2:] == ["unseen: warning: quick", "unseen: wrote out.mp4"], lines  # nor a bar drawn for it
 
 
 def batch_reporting_ahead(count: int = 3) -> Iterator[int]:

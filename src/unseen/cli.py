@@ -15,6 +15,7 @@ from unseen.signals import describe, exit_quietly_on_signals, exit_status, signa
 
 with exit_quietly_on_signals():  # Ctrl-C while NumPy, OpenCV and PyAV load: one line, no traceback
     from unseen import api, zoo
+    from unseen.progress import say
     from unseen.segment.builtins import CONFIRMED, OURS
 
 EXIT_BAD_INPUT = 2
@@ -655,7 +656,7 @@ def _models(action: str, name: str | None) -> None:
 
 def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
     if issubclass(category, UnseenWarning):
-        print(f"unseen: warning: {message}", file=sys.stderr)
+        say(f"unseen: warning: {message}")
     else:
         _default_showwarning(message, category, filename, lineno, file, line)
 

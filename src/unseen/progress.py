@@ -25,6 +25,17 @@ _DELAY = 1.0
 _LOG_INTERVAL = 30.0
 
 
+def say(line: str) -> None:
+    """Print ``line`` on stderr, above the bar if one is on screen (a plain print would land on the bar's own line,
+    after its text). Only then through ``tqdm.write``: it draws every bar again, also one still in its delay,
+    which tqdm then never clears."""
+    on_screen = any(not bar.disable and bar.last_print_t >= bar.start_t + bar.delay for bar in list(tqdm._instances))
+    if on_screen:
+        tqdm.write(line, file=sys.stderr)
+    else:
+        print(line, file=sys.stderr)
+
+
 def redraw_interval() -> float:
     """Seconds between a bar's redraws: a terminal's redraw in place; a log gets a line every half minute."""
     return 0.1 if sys.stderr.isatty() else _LOG_INTERVAL
