@@ -351,6 +351,9 @@ class Follower:
         box = bounding_box(mask)
         if self._appearance is None or usual is None or usual <= 0 or box is None:
             return True
+        # Seen over a crop of the size it was last seen in: the network's patches must match the scale its patches
+        # were learnt at (a crop around a part of it, zoomed in, looked unlike it: libby, 0.32 -> -0.1 log-odds).
+        box = _grown_to(box, bounding_box(self._shape) or box)
         x0, y0, x1, y1 = crop = context_box(box, mask.shape[1], mask.shape[0], CROP_CONTEXT, CROP_EXTRA)
         likeness, _ = self._likeness(rgb, crop)
         return float(likeness[mask[y0:y1, x0:x1]].mean()) >= share * usual
@@ -534,6 +537,13 @@ def _placed(shape: np.ndarray, box: tuple[int, int, int, int]) -> np.ndarray:
     piece = cv2.resize(shape[oy:oy + oh, ox:ox + ow].astype(np.float32), (w, h), interpolation=cv2.INTER_LINEAR)
     out[y0:y1, x0:x1] = piece[y0 - y:y1 - y, x0 - x:x1 - x]
     return out
+
+
+def _grown_to(box: tuple[int, int, int, int], size: tuple[int, int, int, int]) -> tuple[int, int, int, int]:
+    """``box`` grown about its centre to at least the width and height of ``size`` (a box too)."""
+    x, y, w, h = box
+    width, height = max(w, size[2]), max(h, size[3])
+    return x - (width - w) // 2, y - (height - h) // 2, width, height
 
 
 def _template(rgb: np.ndarray, box: tuple[int, int, int, int]) -> np.ndarray:
