@@ -354,6 +354,16 @@ def test_bad_prompts_get_one_line_and_exit_2(tmp_path: Path, capsys, prompt: lis
     assert not (tmp_path / "out").exists()
 
 
+@pytest.mark.usefixtures("models")
+def test_a_bad_point_on_a_large_frame_is_named_as_the_user_gave_it(tmp_path: Path, capsys) -> None:
+    # Frames over the following's working size are followed scaled down: the error must not show the scaled point.
+    write_image(tmp_path / "plain.png", np.full((720, 1280, 3), 120, np.uint8))
+    code, err = run(capsys, "remove", tmp_path / "plain.png", "--point", "301,199", "-o", tmp_path / "out.png")
+    assert code == 2
+    assert "--point 301,199@0: no object under the point" in err, err
+    assert not (tmp_path / "out.png").exists()
+
+
 def test_a_prompt_and_a_mask_together_are_refused(tmp_path: Path, capsys) -> None:
     frame, truth, _ = scene(0)
     write_image(tmp_path / "photo.png", frame)

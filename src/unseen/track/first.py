@@ -53,7 +53,8 @@ POINT_TOLERANCE = 14  # grey levels per channel that a point's region may differ
 
 def first_mask(rgb: np.ndarray, prompt: Prompt, segmenter: Segmenter | None) -> tuple[np.ndarray, list[int]]:
     """HxW bool mask of the prompted object on ``rgb``, and the segmenter channels it belongs to (none:
-    an object no class names). ``InputError`` when a point is on nothing that can be followed."""
+    an object no class names). ``InputError`` (saying why, without the prompt) when a point is on nothing that
+    can be followed."""
     if prompt.kind == BOX:
         return _from_box(rgb, prompt.box, segmenter)
     return _from_point(rgb, prompt, segmenter)
@@ -257,8 +258,8 @@ def _from_point(rgb: np.ndarray, prompt: Prompt, segmenter: Segmenter | None) ->
             return _largest_near(probs[..., label] > 0.5, (px, py)), [label]
     region = _flat_region(rgb, px, py)
     if region.sum() > POINT_MAX_AREA * width * height:
-        raise InputError(f"{prompt}: no object under the point (it is on a large plain area); point at the "
-                         "object's middle, or give a --box around it")
+        raise InputError("no object under the point (it is on a large plain area); point at the object's middle, "
+                         "or give a --box around it")
     # Boxes of growing size around the point: the object is what GrabCut finds under the point in the first
     # box that holds it whole (it does not run along the box's sides; a box smaller than the object gets
     # a part of it, which touches the sides a little).
@@ -273,8 +274,7 @@ def _from_point(rgb: np.ndarray, prompt: Prompt, segmenter: Segmenter | None) ->
         return whole[0], []
     if found and min(sides for sides, _ in found) < POINT_SIDES:
         return min(found, key=lambda item: item[0])[1], []
-    raise InputError(f"{prompt}: no object under the point stands out from what is around it; "
-                     "give a --box around it")
+    raise InputError("no object under the point stands out from what is around it; give a --box around it")
 
 
 def _grabcut_box(rgb: np.ndarray, box: tuple[int, int, int, int]) -> np.ndarray:

@@ -122,7 +122,11 @@ def track_objects(frames: Iterable[Frame], prompts: list[Prompt], segmenter: Cal
             masks, confidence = [], 1.0
             for k, prompt in enumerate(prompts):
                 if prompt.frame == index:
-                    mask, classes = first_mask(rgb, _scaled(prompt, tracked.work[0] / frame.size[0]), segmenter())
+                    try:
+                        mask, classes = first_mask(rgb, _scaled(prompt, tracked.work[0] / frame.size[0]),
+                                                   segmenter())
+                    except InputError as error:  # said of the prompt as the user gave it, not as scaled
+                        raise InputError(f"{prompt}: {error}") from None
                     if not mask.any():
                         raise InputError(f"{prompt}: found no object there to follow; draw the box around it")
                     starts[k] = (mask, classes)
