@@ -1,6 +1,6 @@
 """Benchmark following a prompted object (``--box``): given only the true box on the first frame.
 
-    .venv/bin/python bench/track.py [--clips a,b] [--max-frames N] [--sheet CLIP] [--held-out]
+    .venv/bin/python bench/track.py [--clips a,b] [--max-frames N] [--sheet CLIP] [--held-out] [--points]
 
 Clips: the shared DAVIS clips with object masks (``data/clips``: bmx-trees, tennis, car-roundabout,
 parkour, schoolgirls — one box per object of its palette mask, scored on their union; running-car has no
@@ -19,8 +19,9 @@ compared with the GT:
   not inflate: a floor for two free cores.
 
 Targets (issue 16): mean J >= 0.75, coverage >= 0.95 on every clip, >= 15 fps at 854x480 on 2 cores.
-``--sheet CLIP`` writes a contact sheet of the tracked masks (green) and the GT outline (red) to
-``bench-out/track/CLIP.png``.
+``--points`` prompts each object by a click instead of its box: the point of its first GT mask farthest from
+the mask's edge (its middle, where a user would click); a refused point scores nothing. ``--sheet CLIP`` writes
+a contact sheet of the tracked masks (green) and the GT outline (red) to ``bench-out/track/CLIP.png``.
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ import cv2
 import numpy as np
 
 from unseen.api import DEFAULT_PROMPT_DILATE
+from unseen.errors import InputError
 from unseen.masks import dilate
 from unseen.media import Frame, open_clip
 from unseen.media.frames import list_images
@@ -87,6 +89,17 @@ def first_boxes(mask: np.ndarray) -> list[Prompt]:
     return prompts
 
 
+def first_points(mask: np.ndarray) -> list[Prompt]:
+    """One point prompt on frame 0 per object id of the first GT mask, at the object's middle (the pixel farthest
+    from its edge)."""
+    prompts = []
+    for value in np.unique(mask[mask > 0]):
+        inside = cv2.distanceTransform((mask == value).astype(np.uint8), cv2.DIST_L2, 5)
+        y, x = np.unravel_index(int(np.argmax(inside)), inside.shape)
+        prompts.append(Prompt("point", (int(x), int(y)), 0))
+    return prompts
+
+
 def score(predicted: list[np.ndarray], truth: list[np.ndarray]) -> dict[str, float]:
     """Mean J, J-recall and coverage at each growth of :data:`GROWTHS` (and the default's)."""
     ious, inside, total = [], {g: 0 for g in sorted({*GROWTHS, DEFAULT_PROMPT_DILATE})}, 0
@@ -102,19 +115,24 @@ def score(predicted: list[np.ndarray], truth: list[np.ndarray]) -> dict[str, flo
     return row
 
 
-def run(name: str, max_frames: int | None, segmenter, models) -> tuple[dict, list[np.ndarray], list[np.ndarray],
-                                                                        list[np.ndarray]]:
+def run(name: str, max_frames: int | None, segmenter, models, points: bool = False
+        ) -> tuple[dict, list[np.ndarray], list[np.ndarray], list[np.ndarray]]:
     frames, truth = load(name, max_frames)
-    prompts = first_boxes(truth[0])
+    prompts = first_points(truth[0]) if points else first_boxes(truth[0])
     clip = [Frame(image, i, f"{i:05d}") for i, image in enumerate(frames)]
     start, cpu = time.perf_counter(), time.process_time()
-    tracked = track_objects(clip, prompts, lambda: segmenter, lambda: models)
+    try:
+        tracked = track_objects(clip, prompts, lambda: segmenter, lambda: models)
+    except InputError as error:  # a point on nothing that stands out is refused: the clip scores nothing
+        print(f"{name}: {error}", flush=True)
+        tracked = None
     seconds, cpu = time.perf_counter() - start, time.process_time() - cpu
-    predicted = [tracked.labels(i) > 0 for i in range(len(frames))]
+    predicted = [tracked.labels(i) > 0 if tracked else np.zeros_like(truth[i], bool) for i in range(len(frames))]
+    confidence = tracked.confidence if tracked else [0.0] * len(frames)
     row = {"clip": name, "size": f"{frames[0].shape[1]}x{frames[0].shape[0]}", "frames": len(frames),
            "objects": len(prompts), **score(predicted, truth), "fps": len(frames) / seconds,
            "fps (1 core)": len(frames) / cpu,
-           "low-confidence frames": int(sum(c < 0.5 for c in tracked.confidence))}
+           "low-confidence frames": int(sum(c < 0.5 for c in confidence))}
     return row, frames, predicted, truth
 
 
@@ -140,6 +158,7 @@ def main() -> None:
     parser.add_argument("--held-out", action="store_true", help="only the clips kept aside while tuning")
     parser.add_argument("--max-frames", type=int, help="at most this many frames of each clip")
     parser.add_argument("--sheet", help="write a contact sheet of this clip's masks to bench-out/track/")
+    parser.add_argument("--points", action="store_true", help="prompt each object by a point at its middle, not a box")
     args = parser.parse_args()
     os.environ.setdefault("UNSEEN_MODELS", str(shared_dir() / "models"))
     cv2.setNumThreads(2)
@@ -147,7 +166,7 @@ def main() -> None:
     segmenter, models = get_segmenter(PROMPT_SEGMENTER), nanotrack_files()
     rows = []
     for name in names:
-        row, frames, predicted, truth = run(name, args.max_frames, segmenter, models)
+        row, frames, predicted, truth = run(name, args.max_frames, segmenter, models, args.points)
         rows.append(row)
         print(f"{name}: J {row['J']:.3f}  coverage +{DEFAULT_PROMPT_DILATE} "
               f"{row[f'coverage +{DEFAULT_PROMPT_DILATE}']:.3f}  {row['fps']:.1f} fps", flush=True)

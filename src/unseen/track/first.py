@@ -48,6 +48,8 @@ POINT_MAX_AREA = 0.25  # a point on a plain area this large (share of the frame)
 POINT_BOXES = (0.15, 0.3, 0.5)  # sides of the boxes tried around a point, as shares of the frame's longer side
 POINT_WHOLE = 0.02  # an object found in a box that touches at most this share of its sides is whole
 POINT_SIDES = 0.1  # ... and failing that, the one touching the least, if under this share
+POINT_BOX_MARGIN = 0.15  # the blob under a point, grown by this share of its size each side, is looked at as a box
+POINT_FILLS_BOX = 0.5  # ... and the closer look is refused when it runs along more than this share of the box's sides
 POINT_TOLERANCE = 14  # grey levels per channel that a point's region may differ from the point
 
 
@@ -249,6 +251,30 @@ def _largest_near(mask: np.ndarray, point: tuple[int, int]) -> np.ndarray:
 
 
 def _from_point(rgb: np.ndarray, prompt: Prompt, segmenter: Segmenter | None) -> tuple[np.ndarray, list[int]]:
+    """The object under the point, looked at again as a box around it would be.
+
+    The first look, over the whole frame (or a GrabCut around the point), finds where the object is but sees it
+    small: at the network's 256 px a leg or a neck is a pixel or two, and the mask comes out a blob. The object's
+    box, grown by :data:`POINT_BOX_MARGIN` of its size, is the box the user would have drawn; looked at as one, it
+    gives the outline (first masks of 16 DAVIS clips and 8 photos, a point at the middle of each: mean IoU 0.49 ->
+    0.55). The blob stays when the closer look loses the point or fills the box."""
+    mask, classes = _point_blob(rgb, prompt, segmenter)
+    x, y, w, h = cv2.boundingRect(mask.astype(np.uint8))
+    grow_x, grow_y = round(POINT_BOX_MARGIN * w), round(POINT_BOX_MARGIN * h)
+    x0, y0 = max(0, x - grow_x), max(0, y - grow_y)
+    x1, y1 = min(rgb.shape[1], x + w + grow_x), min(rgb.shape[0], y + h + grow_y)
+    closer, closer_classes = _from_box(rgb, (x0, y0, x1 - x0, y1 - y0), segmenter)
+    px, py = prompt.values
+    # It must hold the point and not fill the box: along most of the box's sides, it is no outline of what was
+    # found but a class seen in the box as a whole (a flat blue disc with its surroundings as a "tv monitor": all
+    # of the sides; a goat the first look had found too small: a fifth).
+    fills = _on_sides(closer, (x0, y0, x1, y1)) > POINT_FILLS_BOX
+    return (closer, closer_classes) if closer[py, px] and not fills else (mask, classes)
+
+
+def _point_blob(rgb: np.ndarray, prompt: Prompt, segmenter: Segmenter | None) -> tuple[np.ndarray, list[int]]:
+    """The object under the point from a look at the whole frame: the class the network is sure of there, else
+    GrabCut in boxes of growing size around the point."""
     height, width = rgb.shape[:2]
     px, py = prompt.values
     if segmenter is not None:
