@@ -5,6 +5,7 @@ out of the picture (GrabCut) inside the box; a point grows to the object under i
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Callable
 
 import cv2
 import numpy as np
@@ -274,7 +275,7 @@ def _from_point(rgb: np.ndarray, prompt: Prompt, segmenter: Segmenter | None) ->
 
 def _point_blob(rgb: np.ndarray, prompt: Prompt, segmenter: Segmenter | None) -> tuple[np.ndarray, list[int]]:
     """The object under the point from a look at the whole frame: the class the network is sure of there, else
-    GrabCut in boxes of growing size around the point."""
+    GrabCut in boxes of growing size around the point, else those boxes looked at as drawn boxes."""
     height, width = rgb.shape[:2]
     px, py = prompt.values
     if segmenter is not None:
@@ -288,19 +289,35 @@ def _point_blob(rgb: np.ndarray, prompt: Prompt, segmenter: Segmenter | None) ->
                          "or give a --box around it")
     # Boxes of growing size around the point: the object is what GrabCut finds under the point in the first
     # box that holds it whole (it does not run along the box's sides; a box smaller than the object gets
-    # a part of it, which touches the sides a little).
+    # a part of it, which touches the sides a little). Where colours do not tell it from its surroundings (a dog
+    # on grass, a giraffe on dirt), each box is looked at as a drawn box is (class, then GrabCut, then features).
+    for look in (lambda box: (_grabcut_box(rgb, box), []),
+                 lambda box: _from_box(rgb, (box[0], box[1], box[2] - box[0], box[3] - box[1]), segmenter)):
+        found = _whole_around(look, (px, py), (width, height))
+        if found is not None:
+            return found
+    raise InputError("no object under the point stands out from what is around it; give a --box around it")
+
+
+def _whole_around(look: Callable[[tuple[int, int, int, int]], tuple[np.ndarray, list[int]]], point: tuple[int, int],
+                  size: tuple[int, int]) -> tuple[np.ndarray, list[int]] | None:
+    """What ``look`` finds (mask and classes) under ``point`` in the first of :data:`POINT_BOXES` around it that
+    holds it whole; failing that, the one whose object touches the box's sides least, if little; else None.
+    ``look`` takes a box (x0, y0, x1, y1)."""
+    width, height = size
     found = []
     for share in POINT_BOXES:
-        box = context_box((px, py, 1, 1), width, height, 0.0, int(share * max(width, height) / 2))
-        mask = _grabcut_box(rgb, box)
-        if mask[py, px]:
-            found.append((_on_sides(mask, box), mask))
-    whole = [mask for sides, mask in found if sides <= POINT_WHOLE]
+        box = context_box((*point, 1, 1), width, height, 0.0, int(share * max(width, height) / 2))
+        mask, classes = look(box)
+        if mask[point[1], point[0]]:
+            found.append((_on_sides(mask, box), mask, classes))
+    whole = [(mask, classes) for sides, mask, classes in found if sides <= POINT_WHOLE]
     if whole:
-        return whole[0], []
-    if found and min(sides for sides, _ in found) < POINT_SIDES:
-        return min(found, key=lambda item: item[0])[1], []
-    raise InputError("no object under the point stands out from what is around it; give a --box around it")
+        return whole[0]
+    if found and min(sides for sides, _, _ in found) < POINT_SIDES:
+        _, mask, classes = min(found, key=lambda item: item[0])
+        return mask, classes
+    return None
 
 
 def _grabcut_box(rgb: np.ndarray, box: tuple[int, int, int, int]) -> np.ndarray:
