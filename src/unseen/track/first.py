@@ -291,8 +291,10 @@ def _point_blob(rgb: np.ndarray, prompt: Prompt, segmenter: Segmenter | None) ->
     # box that holds it whole (it does not run along the box's sides; a box smaller than the object gets
     # a part of it, which touches the sides a little). Where colours do not tell it from its surroundings (a dog
     # on grass, a giraffe on dirt), each box is looked at as a drawn box is (class, then GrabCut, then features).
-    for look in (lambda box: (_grabcut_box(rgb, box), []),
-                 lambda box: _from_box(rgb, (box[0], box[1], box[2] - box[0], box[3] - box[1]), segmenter)):
+    looks = [lambda box: (_grabcut_box(rgb, box), [])]
+    if segmenter is not None:  # (without it, a drawn box is GrabCut again)
+        looks.append(lambda box: _from_box(rgb, (box[0], box[1], box[2] - box[0], box[3] - box[1]), segmenter))
+    for look in looks:
         found = _whole_around(look, (px, py), (width, height))
         if found is not None:
             return found
