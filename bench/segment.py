@@ -54,8 +54,10 @@ from unseen.masks import dilate
 from unseen.masks.segmented import DEFAULT_SMOOTHING, segment_frames
 from unseen.media import Frame, read_gray, read_image
 from unseen.segment.base import default_segmenter, get_segmenter
+from unseen.segment.builtins import CONFIRMED, OURS
 from unseen.segment.focus import REFRESH, Focus
 from unseen.train.checkpoint import load_checkpoint
+from unseen.zoo import PACKAGE_WEIGHTS
 
 from common import clip_frames, clip_masks, markdown_table, shared_dir
 
@@ -287,8 +289,11 @@ def mean_of(values: list[float | None]) -> float | None:
 
 
 def trained_on(model: str) -> set[str]:
-    """The benchmark clips a trained run saw (its ``negatives`` folders); none for the published models."""
-    path = Path(model)
+    """The benchmark clips a trained run or our shipped model saw (its ``negatives`` folders; for a pair, either
+    member's); none for the published models."""
+    if model in CONFIRMED:
+        return trained_on(CONFIRMED[model].proposer) | trained_on(CONFIRMED[model].confirmer)
+    path = PACKAGE_WEIGHTS / OURS[model][0] if model in OURS else Path(model)
     if not path.exists():
         return set()
     card = load_checkpoint(path / "best.pt" if path.is_dir() else path)

@@ -9,15 +9,13 @@ from unseen.segment.confirmed import ConfirmedSegmenter
 
 
 class Fixed:
-    """A stand-in network that always answers with one 'car' probability map."""
+    """A stand-in network that always answers with one probability map of one class ('car' unless told)."""
 
-    classes = ("background", "car")
-
-    def __init__(self, name: str, car: np.ndarray):
-        self.name, self.car = name, car
+    def __init__(self, name: str, probability: np.ndarray, class_name: str = "car"):
+        self.name, self.probability, self.classes = name, probability, ("background", class_name)
 
     def predict(self, rgb: np.ndarray) -> np.ndarray:
-        return np.stack([1 - self.car, self.car], axis=2)
+        return np.stack([1 - self.probability, self.probability], axis=2)
 
 
 def test_a_car_is_whole_where_one_model_misses_its_flanks_and_the_road_shadow_the_other_adds_is_not() -> None:
@@ -51,3 +49,17 @@ def test_where_both_see_a_car_its_outline_is_the_proposers_not_the_confirmers_sp
     # A confirmer's blob the proposer does not see stays as the confirmer saw it.
     alone = ConfirmedSegmenter("both", "car", Fixed("proposer", np.zeros_like(proposed)), Fixed("confirmer", confirmed))
     assert ((alone.predict(np.zeros((120, 160, 3), np.uint8))[..., 1] > 0.5) == (confirmed > 0.5)).all()
+
+
+def test_kept_whole_the_proposers_people_stay_as_it_saw_them_and_the_small_ones_it_missed_are_added() -> None:
+    proposed = np.zeros((120, 160), np.float32)
+    proposed[20:100, 60:90] = 0.9  # a close person, whole
+    confirmed = np.zeros((120, 160), np.float32)
+    confirmed[50:100, 60:90] = 0.8  # the street model sees only his legs
+    confirmed[40:52, 130:135] = 0.7  # and a distant pedestrian the proposer does not see
+    # (the street model names them "pedestrian": the same class)
+    people = ConfirmedSegmenter("both", "person", Fixed("proposer", proposed, "person"),
+                                Fixed("confirmer", confirmed, "pedestrian"), keep_proposed=True)
+    found = people.predict(np.zeros((120, 160, 3), np.uint8))[..., 1] > 0.5
+    assert found[20:100, 60:90].all() and found[40:52, 130:135].all()
+    assert found.sum() < 1.1 * (80 * 30 + 12 * 5)

@@ -7,6 +7,7 @@ erase.
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 import unseen
@@ -22,7 +23,10 @@ from conftest import shared_path
 # The old default (ESPNetv2-PASCAL s=1 at 256 px) called 6.7 % of this frame car outside the cars; the
 # default since 2026-12-01 (unseen-car: the same network confirmed by our street model) 1.2 %.
 SHADOW_FRAME = "0001TP_010230"
-CAR, VOID = 8, 11  # CamVid class indices (seg-street/classes.json)
+CAR, PEDESTRIAN, BICYCLIST, VOID = 8, 9, 10, 11  # CamVid class indices (seg-street/classes.json)
+# Dusk, a parked car ahead: two people on the pavement on the left, about 60 px tall, whom the person default does
+# not see at all.
+PEDESTRIANS_FRAME = "0001TP_009450"
 EDGE_PX = 2  # hand-drawn outlines: a mask this close to a car is neither right nor wrong
 MAX_WRONG = 0.02  # the target: no frame with more than 2 % of the image wrongly "car"
 
@@ -55,3 +59,16 @@ def test_the_street_car_model_ships_inside_the_package_and_leaves_the_shadowed_r
     wrong = found & ~dilate(cars, EDGE_PX) & (labels != VOID)
     assert wrong.mean() < MAX_WRONG, f"{100 * wrong.mean():.1f} % of the frame wrongly car"
     assert found[cars].mean() > 0.5
+
+
+def test_the_person_pair_finds_the_small_pedestrians_the_person_default_misses():
+    folder = shared_path("data", "train", "seg-street")
+    rgb = read_image(folder / "images" / f"{PEDESTRIANS_FRAME}.jpg")
+    labels = read_gray(folder / "masks" / f"{PEDESTRIANS_FRAME}.png")
+    people = labels == PEDESTRIAN
+    default = unseen.segment(rgb, classes="person") > 0
+    pair = unseen.segment(rgb, classes="person", model="unseen-person") > 0
+    assert default[people].mean() < 0.1  # (what this frame is here for)
+    assert pair[people].mean() > 0.5
+    wrong = pair & ~dilate(people, EDGE_PX) & ~np.isin(labels, (BICYCLIST, VOID))
+    assert wrong.mean() < 0.01, f"{100 * wrong.mean():.2f} % of the frame wrongly person"

@@ -648,8 +648,8 @@ def _models(action: str, name: str | None) -> None:
             print(f"{info.name:20} {info.file:40} {found or 'not here'}  {info.description}")
         for name, (file, description) in OURS.items():
             print(f"{name:20} {file:40} 'in the package'  {description}")
-        for name, (_, proposer, confirmer, description) in CONFIRMED.items():
-            print(f"{name:20} {proposer + ' + ' + confirmer:40} 'combined'  {description}")
+        for name, pair in CONFIRMED.items():
+            print(f"{name:20} {pair.proposer + ' + ' + pair.confirmer:40} 'combined'  {pair.description}")
     else:
         print(zoo.model_path(name, download=action == "fetch"))
 

@@ -16,6 +16,7 @@ import cv2
 import numpy as np
 
 from unseen.errors import InputError, warn
+from unseen.segment.classes import match_classes
 
 BACKGROUND = "background"
 
@@ -83,13 +84,18 @@ def to_frame(maps: np.ndarray, width: int, height: int) -> np.ndarray:
 
 
 def class_indices(segmenter: Segmenter, wanted: list[str] | tuple[str, ...]) -> list[int]:
-    """Channel index of each wanted class name; an :class:`InputError` lists the model's classes otherwise."""
+    """Channel index of each wanted class name, or of a class the model names otherwise (``person`` is a street
+    model's ``pedestrian``: :data:`unseen.segment.classes.CLASS_ALIASES`); an :class:`InputError` lists the
+    model's classes when it has neither."""
     indices = []
     for name in wanted:
-        if name not in segmenter.classes:
+        if name in segmenter.classes:
+            indices.append(segmenter.classes.index(name))
+        elif alias := match_classes(segmenter.classes, [name]):
+            indices.append(alias[0])
+        else:
             known = ", ".join(c for c in segmenter.classes if c != BACKGROUND)
             raise InputError(f"model {segmenter.name!r} has no class {name!r}; its classes: {known}")
-        indices.append(segmenter.classes.index(name))
     return indices
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 from unseen import zoo
 from unseen.segment.base import Segmenter, cpu_only, register_segmenter
 
@@ -11,6 +13,9 @@ OURS = {
     "unseen-street-car": ("street_car.pt", "car in street and dashcam footage: ESPNetv2 s=1.0 from PASCAL, "
                                            "fine-tuned by unseen on CamVid with negative scenes; no shadowed road "
                                            "as car, finds small distant cars, misses parts of close shiny ones"),
+    "unseen-street-person": ("street_person.pt", "pedestrians in street and dashcam footage: ESPNetv2 s=1.0 from "
+                                                 "PASCAL, fine-tuned by unseen on CamVid with negative scenes; finds "
+                                                 "small distant people, not close ones whole"),
 }
 
 
@@ -40,11 +45,23 @@ def _ours(name: str, device: str) -> Segmenter:
     return segmenter
 
 
-# Two segmenters of one class, each confirming the other's weakness away (:mod:`unseen.segment.confirmed`).
+class Pair(NamedTuple):
+    """Two segmenters of one class, each making up for the other's weakness (:mod:`unseen.segment.confirmed`)."""
+
+    class_name: str
+    proposer: str
+    confirmer: str
+    description: str
+    keep_proposed: bool = False
+
+
 CONFIRMED = {
-    "unseen-car": ("car", "espnetv2-pascal-s1", "unseen-street-car",
-                   "car: the cars unseen-street-car finds, with ESPNetv2-PASCAL s=1.0's outline where it sees "
-                   "them too: close cars whole, small distant ones found, no shadowed road; both networks run"),
+    "unseen-car": Pair("car", "espnetv2-pascal-s1", "unseen-street-car",
+                       "car: the cars unseen-street-car finds, with ESPNetv2-PASCAL s=1.0's outline where it sees "
+                       "them too: close cars whole, small distant ones found, no shadowed road; both networks run"),
+    "unseen-person": Pair("person", "espnetv2-pascal", "unseen-street-person",
+                          "person: ESPNetv2-PASCAL's people, and the small, distant pedestrians "
+                          "unseen-street-person finds where it sees nobody; both networks run", keep_proposed=True),
 }
 
 
@@ -52,8 +69,9 @@ def _confirmed(name: str, device: str) -> Segmenter:
     from unseen.segment.base import get_segmenter
     from unseen.segment.confirmed import ConfirmedSegmenter
 
-    class_name, proposer, confirmer, _ = CONFIRMED[name]
-    return ConfirmedSegmenter(name, class_name, get_segmenter(proposer, device), get_segmenter(confirmer, device))
+    pair = CONFIRMED[name]
+    return ConfirmedSegmenter(name, pair.class_name, get_segmenter(pair.proposer, device),
+                              get_segmenter(pair.confirmer, device), pair.keep_proposed)
 
 
 def register_all() -> None:
@@ -64,5 +82,5 @@ def register_all() -> None:
     register_segmenter("prisma", _prisma, zoo.model_info("prisma").description)
     for name, (_, description) in OURS.items():
         register_segmenter(name, lambda device, name=name: _ours(name, device), description)
-    for name, (*_, description) in CONFIRMED.items():
-        register_segmenter(name, lambda device, name=name: _confirmed(name, device), description)
+    for name, pair in CONFIRMED.items():
+        register_segmenter(name, lambda device, name=name: _confirmed(name, device), pair.description)

@@ -16,6 +16,7 @@ import numpy as np
 
 from unseen.media.cuts import CutWatch
 from unseen.segment.base import Segmenter, check_rgb, class_indices, to_frame
+from unseen.segment.confirmed import ConfirmedSegmenter
 
 ZOOM_THRESHOLD = 0.3  # probability that counts as "found" when framing the zoom box
 ZOOM_MARGIN = 0.3  # the box grows by this fraction of its size on every side, for context
@@ -88,9 +89,15 @@ class Focus:
 
     def __init__(self, segmenter: Segmenter, classes: list[str] | tuple[str, ...], zoom: bool = True,
                  refresh: int = REFRESH, upside_down: bool = False) -> None:
-        self.segmenter = segmenter
+        # A pair that keeps its proposer's mask whole is looked through with the proposer, and its confirmer adds
+        # what the proposer missed on the whole frame (:mod:`unseen.segment.confirmed`).
+        self._pair = segmenter if isinstance(segmenter, ConfirmedSegmenter) and segmenter.keeps_proposed else None
         self.classes = tuple(classes)
-        self.indices = class_indices(segmenter, self.classes)
+        self.indices = class_indices(segmenter, self.classes)  # (refusing a class the pair does not know)
+        if self._pair is not None:
+            segmenter = self._pair.proposer
+            self.indices = class_indices(segmenter, self.classes)
+        self.segmenter = segmenter
         self.zoom = zoom
         self.upside_down = upside_down
         self.refresh = max(1, refresh)
@@ -103,6 +110,7 @@ class Focus:
     def probs(self, rgb: np.ndarray) -> np.ndarray:
         """H x W x (1 + K) float32 probabilities of one frame (the next frame of the video, if any)."""
         check_rgb(rgb)
+        missed = None if self._pair is None else self._pair.start_missed(rgb)
         h, w = rgb.shape[:2]
         # Every frame, so that it compares neighbours: another shot, or a folder's next photo.
         cut = self._cuts.is_cut(cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY))
@@ -114,7 +122,7 @@ class Focus:
             self._look_whole(rgb)
             probs = self._look_close(rgb, fresh=True)
         self._age += 1
-        return probs
+        return probs if missed is None else self._pair.add_missed(missed, probs)
 
     def _predict(self, rgb: np.ndarray) -> np.ndarray:
         """The wanted classes' probabilities at the network's resolution (and upside down, if asked)."""
