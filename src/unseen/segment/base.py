@@ -89,13 +89,11 @@ def class_indices(segmenter: Segmenter, wanted: list[str] | tuple[str, ...]) -> 
     model's classes when it has neither."""
     indices = []
     for name in wanted:
-        if name in segmenter.classes:
-            indices.append(segmenter.classes.index(name))
-        elif alias := match_classes(segmenter.classes, [name]):
-            indices.append(alias[0])
-        else:
+        match = match_classes(segmenter.classes, [name])  # (the same name first, an alias then)
+        if not match:
             known = ", ".join(c for c in segmenter.classes if c != BACKGROUND)
             raise InputError(f"model {segmenter.name!r} has no class {name!r}; its classes: {known}")
+        indices.append(match[0])
     return indices
 
 

@@ -51,14 +51,15 @@ class ConfirmedSegmenter:
 
     def predict(self, rgb: np.ndarray) -> np.ndarray:
         # The two networks run side by side: each uses one torch thread, and torch lets go of the GIL.
-        confirming = self._pool.submit(self._confirmer.predict, rgb)
+        confirming = self.start_missed(rgb)
         proposed = self._proposer.predict(rgb)[..., self._proposed]
-        sure = confirming.result()[..., self._confirmed]
+        sure = confirming.result()
         height, width = max(sure.shape, proposed.shape)
         sure, proposed = to_frame(sure, width, height), to_frame(proposed, width, height)
+        if self._keep_proposed:
+            return _with_missed(proposed, sure)
         outlines, alone = confirmed_regions(sure > 0.5, proposed > 0.5)
-        kept = proposed if self._keep_proposed else proposed * outlines
-        return two_class(np.maximum(kept, sure * alone))
+        return two_class(np.maximum(proposed * outlines, sure * alone))
 
     @property
     def keeps_proposed(self) -> bool:
@@ -77,9 +78,13 @@ class ConfirmedSegmenter:
         """``probs`` (H x W x 2, background and the class, at frame size: the proposer's) with the objects the
         confirmer's ``look`` (:meth:`start_missed`) finds and the proposer does not added."""
         height, width = probs.shape[:2]
-        sure = to_frame(look.result(), width, height)
-        _, alone = confirmed_regions(sure > 0.5, probs[..., 1] > 0.5)
-        return two_class(np.maximum(probs[..., 1], sure * alone))
+        return _with_missed(probs[..., 1], to_frame(look.result(), width, height))
+
+
+def _with_missed(proposed: np.ndarray, sure: np.ndarray) -> np.ndarray:
+    """Background and class probabilities: ``proposed`` whole, with the blobs of ``sure`` it does not see added."""
+    _, alone = confirmed_regions(sure > 0.5, proposed > 0.5)
+    return two_class(np.maximum(proposed, sure * alone))
 
 
 def confirmed_regions(confirmed: np.ndarray, proposed: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
