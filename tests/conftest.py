@@ -48,16 +48,23 @@ def private_model_cache(tmp_path_factory: pytest.TempPathFactory):
 
 
 @pytest.fixture(scope="module")
-def shared_models_one_thread():
-    """Models from ../shared/models, never downloaded; one torch thread (a shared 2-core machine)."""
+def one_thread():
+    """One intra-op torch thread: on a shared 2-core machine two OpenMP threads can run 10x slower, not 2x
+    faster. A module asks for it with ``pytestmark = pytest.mark.usefixtures("one_thread")``."""
     import torch
 
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+@pytest.fixture(scope="module")
+def shared_models_one_thread(one_thread):
+    """Models from ../shared/models, never downloaded; one torch thread (a shared 2-core machine)."""
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("UNSEEN_MODELS", str(shared_path("models")))
         yield
-    torch.set_num_threads(threads)
 
 
 def textured_frame(index: int, width: int, height: int) -> np.ndarray:

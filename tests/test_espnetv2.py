@@ -20,13 +20,7 @@ from conftest import shared_path
 CAR, PERSON, CITY_CAR = PASCAL_CLASSES.index("car"), PASCAL_CLASSES.index("person"), CITYSCAPES_CLASSES.index("car")
 
 
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    """One intra-op thread: on a shared 2-core machine two OpenMP threads can run 10x slower, not 2x faster."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 @pytest.fixture(scope="module")

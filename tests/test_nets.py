@@ -21,14 +21,7 @@ from unseen.segment.espnetv2 import network_size, to_tensor
 
 from conftest import ARCHS, TINY, shared_path
 
-
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    """One intra-op thread: on a shared 2-core machine two OpenMP threads can run 10x slower, not 2x faster."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 @pytest.fixture(scope="module")

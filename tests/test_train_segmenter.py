@@ -31,12 +31,7 @@ TINY = {"unet": {"encoder_options": {"width": 0.125, "depth": 4}}, "fcn": {"enco
         "espnetv2": {"scale": 1.0}}
 
 
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def disc_image(rng: np.random.Generator, size: int = SIZE) -> tuple[np.ndarray, np.ndarray]:
