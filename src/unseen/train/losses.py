@@ -3,8 +3,11 @@
 Every loss takes ``logits`` (N x C x H x W, softmax over C gives the class probabilities the segmenters
 return) and ``target`` (N x H x W int64 class indices, ``ignore_index`` where the label is void) and
 leaves ignored pixels out entirely. The region losses (Dice, Jaccard) are computed over the whole batch
-per class, then averaged over classes, as seeds 002-004 did: a class absent from the batch and not
-predicted scores 1 thanks to the smoothing term, so it neither helps nor hurts.
+per class, then averaged over classes, as seeds 002-004 did. A class absent from the batch scores
+1 / (1 + its probability summed over the batch's pixels): 1 only when it is predicted nowhere at all, so these
+losses push every absent class towards exactly nothing. To fine-tune a many-class network on labels of a few of
+its classes without pushing the others out, use ``ce`` (where its gradient on a class is that class's small
+probability).
 
 Names (``get_loss``): ``ce``, ``focal``, ``bce``, ``dice``, ``jaccard``, ``bce-dice`` and ``ce-dice``.
 A sum takes its weights after a colon: ``bce-dice:1,0.3`` is seed 004's ``BCE + 0.3 * Dice``.
