@@ -147,7 +147,9 @@ FPS_FRAMES = 30
 FPS_BASELINE = "espnetv2-pascal-s1"  # measured right before each model: the ratio survives a busy machine
 WIDE_MODELS = {"car": ["espnetv2-pascal", "espnetv2-pascal-s1", "espnetv2-city", "unseen-street-car", "unseen-car"],
                "person": ["espnetv2-pascal", "espnetv2-pascal-s1", "espnetv2-city", "selfie", "selfie-landscape",
-                          "prisma"]}
+                          "prisma", "unseen-person-full"]}
+# (not unseen-person: its street model trained on the animal clips as negatives, which would drop them from every
+# model's means, and the choice needs them)
 
 
 @dataclass(frozen=True)
@@ -283,6 +285,10 @@ def frames_per_second(model: str, cls: str, upside_down: bool = False) -> float:
     return len(images) / (time.perf_counter() - start)
 
 
+def percent(share: float | None) -> float | None:
+    return None if share is None else 100 * share
+
+
 def mean_of(values: list[float | None]) -> float | None:
     present = [v for v in values if v is not None]
     return float(np.mean(present)) if present else None
@@ -337,31 +343,41 @@ def wide(models: dict[str, list[str]], every: int, upside_down: bool = False) ->
             summary.append([label, cls, mean_of(ious), min(v for v in ious if v is not None),
                             mean_of([r["recall"] for r in chosen]), mean_of([r["missed"] for r in chosen]),
                             mean_of([r["left"] for r in chosen]),
-                            100 * mean_of([r["FP mean"] for r in chosen]), 100 * max(fp_worst),
+                            100 * mean_of([r["FP mean"] for r in chosen]),
+                            percent(mean_of([r["FP mean"] for c, r in results.items() if c.kind == "absent"
+                                             and not c.held_out and c.name not in seen])), 100 * max(fp_worst),
                             sum(v > TARGET_FP for r in chosen if r["FP worst"] is not None
                                 for v in [r["FP worst"]]), fps, fps / baseline])
     print()
     print(markdown_table(case_header, case_rows))
     print()
     summary_header = ["model", "class", "mean IoU", "worst case IoU", "mean recall", "mean share of frames >10% missed",
-                      f"mean share of frames >10% left +{DEFAULT_TARGET_DILATE}px", "mean FP %", "worst-frame FP %",
+                      f"mean share of frames >10% left +{DEFAULT_TARGET_DILATE}px", "mean FP %",
+                      "mean FP % where absent", "worst-frame FP %",
                       f"cases with a frame > {100 * TARGET_FP:.0f} % FP",
                       "fps 854x480", f"fps / {FPS_BASELINE}"]
     print(markdown_table(summary_header, summary))
     print()
     for cls in models:
-        # A new default must beat the current one on both means: IoU, and false-positive area (a model that
-        # finds more but erases road or animals is not better). fps is judged by the ratio (busy machines).
+        # A new default must find more (mean IoU and mean recall up) without erasing what is not the class: no
+        # more false area on the scenes without it (the road or the animals a user would lose) and no worse
+        # worst frame. Mean false area over all cases is printed, not a veto: on scenes with the class it is
+        # mostly the rim and the ground next to the object, already counted against IoU. fps is judged by
+        # the ratio (busy machines).
         current = default_segmenter([cls])
         rows = {r[0]: r for r in summary if r[1] == cls}
         if current not in rows:
             continue
         base = rows[current]
-        better = [r for r in rows.values() if r[2] > base[2] and r[7] <= base[7] and r[10] >= TARGET_FPS]
+        if base[8] is None:
+            print(f"{cls}: every scene without a {cls} was trained on by some model: no choice made")
+            continue
+        better = [r for r in rows.values() if r[2] > base[2] and r[4] > base[4] and r[8] <= base[8]
+                  and r[9] <= base[9] and r[11] >= TARGET_FPS]
         best = max(better, key=lambda r: r[2])[0] if better else current
-        print(f"{cls}: default {current} (mean IoU {base[2]:.3f}, mean FP {base[7]:.3f} %); "
-              f"better on both means at >= {TARGET_FPS} fps: {best if better else 'none, keep it'}")
-
+        print(f"{cls}: default {current} (mean IoU {base[2]:.3f}, recall {base[4]:.3f}, FP where absent "
+              f"{base[8]:.3f} %, worst frame {base[9]:.2f} %); better at >= {TARGET_FPS} fps: "
+              f"{best if better else 'none, keep it'}")
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])

@@ -187,11 +187,13 @@ def test_models_list_and_path_find_the_shared_weights_and_ours(capsys, monkeypat
     monkeypatch.setenv("UNSEEN_MODELS", str(shared_path("models")))
     assert main(["models", "list"]) == 0
     listed = capsys.readouterr().out.splitlines()
-    assert len(listed) == 12 and all("not here" not in line for line in listed)
+    assert len(listed) == 14 and all("not here" not in line for line in listed)
     ours = [line for line in listed if "in the package" in line]
-    assert [line.split()[0] for line in ours] == ["unseen-street-car", "unseen-street-person"]
-    assert listed[-2].startswith("unseen-car") and "espnetv2-pascal-s1 + unseen-street-car" in listed[-2]
-    assert listed[-1].startswith("unseen-person") and "espnetv2-pascal + unseen-street-person" in listed[-1]
+    assert [line.split()[0] for line in ours] == ["unseen-street-car", "unseen-street-person", "unseen-person-tuned"]
+    pairs = {line.split()[0]: line for line in listed[-3:]}
+    assert "espnetv2-pascal-s1 + unseen-street-car" in pairs["unseen-car"]
+    assert "espnetv2-pascal + unseen-street-person" in pairs["unseen-person"]
+    assert "espnetv2-pascal + unseen-person-tuned" in pairs["unseen-person-full"]
     assert main(["models", "path", "espnetv2-pascal"]) == 0
     assert capsys.readouterr().out.strip().endswith("espnetv2_s_2.0_pascal_384x384.pth")
 

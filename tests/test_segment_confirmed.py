@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import cv2
 import numpy as np
+import pytest
 
-from unseen.segment.confirmed import ConfirmedSegmenter
+from unseen.segment.confirmed import ADD_MISSED, EXTEND, ConfirmedSegmenter
 
 
 class Fixed:
@@ -59,7 +60,28 @@ def test_kept_whole_the_proposers_people_stay_as_it_saw_them_and_the_small_ones_
     confirmed[40:52, 130:135] = 0.7  # and a distant pedestrian the proposer does not see
     # (the street model names them "pedestrian": the same class)
     people = ConfirmedSegmenter("both", "person", Fixed("proposer", proposed, "person"),
-                                Fixed("confirmer", confirmed, "pedestrian"), keep_proposed=True)
+                                Fixed("confirmer", confirmed, "pedestrian"), ADD_MISSED)
     found = people.predict(np.zeros((120, 160, 3), np.uint8))[..., 1] > 0.5
     assert found[20:100, 60:90].all() and found[40:52, 130:135].all()
     assert found.sum() < 1.1 * (80 * 30 + 12 * 5)
+
+
+def test_extended_a_persons_legs_the_proposer_dropped_are_added_and_an_animal_it_never_saw_is_not() -> None:
+    proposed = np.zeros((120, 160), np.float32)
+    proposed[20:60, 60:90] = 0.9  # the upper body of a person in an odd pose: the legs are missed
+    confirmed = np.zeros((120, 160), np.float32)
+    confirmed[18:100, 58:92] = 0.8  # the fine-tuned model sees the whole person
+    confirmed[70:110, 110:150] = 0.7  # and takes a camel for a person: the proposer sees none of it
+    people = ConfirmedSegmenter("both", "person", Fixed("proposer", proposed, "person"),
+                                Fixed("confirmer", confirmed, "person"), EXTEND)
+    found = people.predict(np.zeros((120, 160, 3), np.uint8))[..., 1] > 0.5
+    assert found[18:100, 58:92].all() and not found[70:110, 110:150].any()
+    # What the proposer alone sees stays: the confirmer adds, never takes away.
+    both = people.predict(np.zeros((120, 160, 3), np.uint8))
+    assert (both[..., 1] >= proposed - 1e-6).all()
+
+
+def test_a_mode_that_does_not_exist_is_refused() -> None:
+    one = Fixed("one", np.zeros((8, 8), np.float32))
+    with pytest.raises(ValueError, match="extend"):
+        ConfirmedSegmenter("both", "car", one, one, "union")

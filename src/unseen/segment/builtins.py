@@ -6,6 +6,7 @@ from typing import NamedTuple
 
 from unseen import zoo
 from unseen.segment.base import Segmenter, cpu_only, register_segmenter
+from unseen.segment.confirmed import ADD_MISSED, CONFIRM, EXTEND
 
 # Segmenters we trained ourselves (``unseen train segmenter``), in :data:`unseen.zoo.PACKAGE_WEIGHTS`: they
 # need no ../shared/models.
@@ -16,6 +17,9 @@ OURS = {
     "unseen-street-person": ("street_person.pt", "pedestrians in street and dashcam footage: ESPNetv2 s=1.0 from "
                                                  "PASCAL, fine-tuned by unseen on CamVid with negative scenes; finds "
                                                  "small distant people, not close ones whole"),
+    "unseen-person-tuned": ("person_tuned.pt", "PASCAL's 21 classes: ESPNetv2-PASCAL s=2.0 fine-tuned by unseen on "
+                                               "person photos and CamVid; finds legs, heads and riders PASCAL drops, "
+                                               "but takes some animals for people"),
 }
 
 
@@ -52,7 +56,7 @@ class Pair(NamedTuple):
     proposer: str
     confirmer: str
     description: str
-    keep_proposed: bool = False
+    mode: str = CONFIRM  # how the two are put together: one of unseen.segment.confirmed.MODES
 
 
 CONFIRMED = {
@@ -61,7 +65,10 @@ CONFIRMED = {
                        "them too: close cars whole, small distant ones found, no shadowed road; both networks run"),
     "unseen-person": Pair("person", "espnetv2-pascal", "unseen-street-person",
                           "person: ESPNetv2-PASCAL's people, and the small, distant pedestrians "
-                          "unseen-street-person finds where it sees nobody; both networks run", keep_proposed=True),
+                          "unseen-street-person finds where it sees nobody; both networks run", ADD_MISSED),
+    "unseen-person-full": Pair("person", "espnetv2-pascal", "unseen-person-tuned",
+                               "person: ESPNetv2-PASCAL's people, completed by unseen-person-tuned's where PASCAL sees "
+                               "part of them (legs, heads, riders), not its animals; both networks run", EXTEND),
 }
 
 
@@ -71,7 +78,7 @@ def _confirmed(name: str, device: str) -> Segmenter:
 
     pair = CONFIRMED[name]
     return ConfirmedSegmenter(name, pair.class_name, get_segmenter(pair.proposer, device),
-                              get_segmenter(pair.confirmer, device), pair.keep_proposed)
+                              get_segmenter(pair.confirmer, device), pair.mode)
 
 
 def register_all() -> None:

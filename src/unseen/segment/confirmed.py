@@ -8,12 +8,17 @@ proposer's outline, kept within the confirmer's object (its convex hull, grown a
 inside it, a road's shadow does not); where the proposer does not see it (a distant car), as the confirmer
 sees it. What the proposer alone sees is left out.
 
-With ``keep_proposed`` the proposer is trusted where it looks: its mask is kept whole, and the confirmer only
+With :data:`ADD_MISSED` the proposer is trusted where it looks: its mask is kept whole, and the confirmer only
 adds the objects it does not see at all. People are the case: ESPNetv2-PASCAL outlines a close person well
 and calls no shadow or animal one, but at 256 px the pedestrians of a street are a few pixels it misses;
 a street model finds them. The street model is asked about the whole frame only (:meth:`ConfirmedSegmenter.
 add_missed`; :class:`unseen.segment.focus.Focus` zooms with the proposer alone): shown a zoomed-in crop, it
 took a dark tree and hedge for a pedestrian (7 % of a CamVid frame).
+
+With :data:`EXTEND` the proposer's mask is kept whole too, and each object of the confirmer's that the proposer
+sees part of is added whole: a network fine-tuned on people finds the legs and heads ESPNetv2-PASCAL drops
+from a person in an unusual pose, or on a bike or a horse, but also takes an animal (a camel, a swan) for a
+person; the animals PASCAL does not see at all are left out.
 """
 
 from __future__ import annotations
@@ -35,16 +40,23 @@ SEEN_BY_BOTH = 0.2
 # Pixels a blob the confirmer alone sees is grown by, so that its soft edge is kept.
 EDGE = 2
 
+# How a pair puts its two looks together (see the module).
+CONFIRM = "confirm"  # the proposer's outline of the objects the confirmer finds
+ADD_MISSED = "add-missed"  # the proposer's mask whole, with the objects it misses that the confirmer finds
+EXTEND = "extend"  # the proposer's mask whole, with the confirmer's objects it sees part of added whole
+MODES = (CONFIRM, ADD_MISSED, EXTEND)
+
 
 class ConfirmedSegmenter:
-    """``class_name`` from ``proposer`` and ``confirmer`` (see the module); classes
-    ``("background", class_name)``, at the finer of the two models' resolutions; ``keep_proposed``: the
-    proposer's mask whole, with what the confirmer alone finds added."""
+    """``class_name`` from ``proposer`` and ``confirmer``, put together as ``mode`` says (one of :data:`MODES`,
+    see the module); classes ``("background", class_name)``, at the finer of the two models' resolutions."""
 
     def __init__(self, name: str, class_name: str, proposer: Segmenter, confirmer: Segmenter,
-                 keep_proposed: bool = False) -> None:
+                 mode: str = CONFIRM) -> None:
+        if mode not in MODES:
+            raise ValueError(f"mode {mode!r} is not one of {', '.join(MODES)}")
         self.name, self.classes = name, (BACKGROUND, class_name)
-        self._proposer, self._confirmer, self._keep_proposed = proposer, confirmer, keep_proposed
+        self._proposer, self._confirmer, self._mode = proposer, confirmer, mode
         self._proposed = class_indices(proposer, [class_name])[0]
         self._confirmed = class_indices(confirmer, [class_name])[0]
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="unseen-confirmer")
@@ -56,15 +68,17 @@ class ConfirmedSegmenter:
         sure = confirming.result()
         height, width = max(sure.shape, proposed.shape)
         sure, proposed = to_frame(sure, width, height), to_frame(proposed, width, height)
-        if self._keep_proposed:
+        if self._mode == ADD_MISSED:
             return _with_missed(proposed, sure)
-        outlines, alone = confirmed_regions(sure > 0.5, proposed > 0.5)
-        return two_class(np.maximum(proposed * outlines, sure * alone))
+        seen, alone = confirmed_regions(sure > 0.5, proposed > 0.5)
+        if self._mode == EXTEND:
+            return two_class(np.maximum(proposed, sure * grown(seen)))
+        return two_class(np.maximum(proposed * _hulls(seen), sure * grown(alone)))
 
     @property
-    def keeps_proposed(self) -> bool:
-        """Whether the proposer's mask is kept whole (then :meth:`add_missed` completes what it finds)."""
-        return self._keep_proposed
+    def adds_missed(self) -> bool:
+        """Whether the mode is :data:`ADD_MISSED` (then :meth:`add_missed` completes the proposer's mask)."""
+        return self._mode == ADD_MISSED
 
     @property
     def proposer(self) -> Segmenter:
@@ -84,23 +98,32 @@ class ConfirmedSegmenter:
 def _with_missed(proposed: np.ndarray, sure: np.ndarray) -> np.ndarray:
     """Background and class probabilities: ``proposed`` whole, with the blobs of ``sure`` it does not see added."""
     _, alone = confirmed_regions(sure > 0.5, proposed > 0.5)
-    return two_class(np.maximum(proposed, sure * alone))
+    return two_class(np.maximum(proposed, sure * grown(alone)))
 
 
 def confirmed_regions(confirmed: np.ndarray, proposed: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Two float maps over the confirmer's blobs: 1 within the grown convex hull of each blob the
-    ``proposed`` mask covers :data:`SEEN_BY_BOTH` of, and 1 on (and :data:`EDGE` px around) each other blob."""
-    outlines, alone = np.zeros(confirmed.shape, np.uint8), np.zeros(confirmed.shape, np.uint8)
+    """Two boolean masks splitting the confirmer's blobs (of at least :data:`LEAST_BLOB` of the map): those the
+    ``proposed`` mask covers :data:`SEEN_BY_BOTH` of, and the others."""
     count, labels, stats, _ = cv2.connectedComponentsWithStats(confirmed.astype(np.uint8))
+    area = stats[:, cv2.CC_STAT_AREA]
+    seen = np.bincount(labels.ravel(), weights=proposed.ravel(), minlength=count) / np.maximum(area, 1)
+    kept = area >= LEAST_BLOB * confirmed.size
+    kept[0] = False  # (the background)
+    return (kept & (seen >= SEEN_BY_BOTH))[labels], (kept & (seen < SEEN_BY_BOTH))[labels]
+
+
+def grown(mask: np.ndarray) -> np.ndarray:
+    """``mask`` grown by :data:`EDGE` px, as float: a blob taken from a network keeps its soft edge."""
+    return cv2.dilate(mask.astype(np.uint8), np.ones((2 * EDGE + 1,) * 2, np.uint8)).astype(np.float32)
+
+
+def _hulls(blobs: np.ndarray) -> np.ndarray:
+    """1 within each blob's convex hull grown by :data:`REACH` of its longer side, as float."""
+    hulls = np.zeros(blobs.shape, np.uint8)
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(blobs.astype(np.uint8))
     for blob in range(1, count):
-        if stats[blob, cv2.CC_STAT_AREA] < LEAST_BLOB * confirmed.size:
-            continue
-        region = (labels == blob).astype(np.uint8)
-        if proposed[region > 0].mean() < SEEN_BY_BOTH:
-            alone |= cv2.dilate(region, np.ones((2 * EDGE + 1,) * 2, np.uint8))
-            continue
-        hull = np.zeros(confirmed.shape, np.uint8)
-        cv2.fillConvexPoly(hull, cv2.convexHull(cv2.findNonZero(region)), 1)
+        hull = np.zeros(blobs.shape, np.uint8)
+        cv2.fillConvexPoly(hull, cv2.convexHull(cv2.findNonZero((labels == blob).astype(np.uint8))), 1)
         grow = max(1, round(REACH * max(stats[blob, cv2.CC_STAT_WIDTH], stats[blob, cv2.CC_STAT_HEIGHT])))
-        outlines |= cv2.dilate(hull, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * grow + 1,) * 2))
-    return outlines.astype(np.float32), alone.astype(np.float32)
+        hulls |= cv2.dilate(hull, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * grow + 1,) * 2))
+    return hulls.astype(np.float32)

@@ -89,9 +89,9 @@ class Focus:
 
     def __init__(self, segmenter: Segmenter, classes: list[str] | tuple[str, ...], zoom: bool = True,
                  refresh: int = REFRESH, upside_down: bool = False) -> None:
-        # A pair that keeps its proposer's mask whole is looked through with the proposer, and its confirmer adds
+        # A pair that adds what its proposer misses is looked through with the proposer, and its confirmer adds
         # what the proposer missed on the whole frame (:mod:`unseen.segment.confirmed`).
-        self._pair = segmenter if isinstance(segmenter, ConfirmedSegmenter) and segmenter.keeps_proposed else None
+        self._pair = segmenter if isinstance(segmenter, ConfirmedSegmenter) and segmenter.adds_missed else None
         self.classes = tuple(classes)
         self.indices = class_indices(segmenter, self.classes)  # (refusing a class the pair does not know)
         if self._pair is not None:

@@ -14,7 +14,7 @@ from pycocotools import mask as coco_mask
 from unseen.errors import InputError
 from unseen.train.data.classes import _read_json, _subset
 from unseen.train.data.samples import IGNORE, Sample, SegmentationData
-from unseen.train.data.splits import _random_split
+from unseen.train.data.splits import random_split
 
 
 @dataclass(frozen=True)
@@ -163,7 +163,7 @@ def _open_coco(path: Path, files: list[Path], categories: Sequence[str] | None, 
                for split, document in documents.items()}
     if "all" in samples:
         by_name = {s.name: s for s in samples.pop("all")}
-        train, val = _random_split(list(by_name), val_ratio, seed, first)
+        train, val = random_split(list(by_name), val_ratio, seed, first)
         samples = {"train": [by_name[n] for n in train], "val": [by_name[n] for n in val]}
         how = f"random split, seed {seed}"
     else:

@@ -11,7 +11,7 @@ from unseen.train.data.classes import _read_class_spec
 from unseen.train.data.coding import _mask_samples
 from unseen.train.data.masks import _mask_of, _masks_by_stem
 from unseen.train.data.samples import SegmentationData
-from unseen.train.data.splits import _file_splits, _random_split
+from unseen.train.data.splits import _file_splits, random_split
 
 
 def _pairs(images_dir: Path, masks_dir: Path) -> list[tuple[Path, Path]]:
@@ -36,7 +36,7 @@ def _open_folder(path: Path, classes: Sequence[str] | None, val_ratio: float, se
         train, val, test = _file_splits(path, stems)
         how = "splits/"
     else:
-        (train, val), test = _random_split(stems, val_ratio, seed, path), []
+        (train, val), test = random_split(stems, val_ratio, seed, path), []
         how = f"random split, seed {seed}"
     data = SegmentationData(classes=names, train=[samples[s] for s in train], val=[samples[s] for s in val],
                             test=[samples[s] for s in test], notes=coding.notes)

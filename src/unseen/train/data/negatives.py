@@ -18,7 +18,7 @@ import numpy as np
 from unseen.media.frames import list_images
 from unseen.media.image import image_size
 from unseen.train.data.samples import Sample, SegmentationData
-from unseen.train.data.splits import _random_split
+from unseen.train.data.splits import random_split
 
 MAX_SHARE = 0.25  # of the training images, after adding them
 
@@ -60,7 +60,7 @@ def add_negatives(data: SegmentationData, folders: Sequence[str | Path], val_rat
     """
     images = negative_images(folders)
     samples = {f"negative:{image}": Sample(f"negative:{image}", image, _Background(image)) for image in images}
-    train, val = _random_split(list(samples), val_ratio, seed, Path(str(folders[0])))
+    train, val = random_split(list(samples), val_ratio, seed, Path(str(folders[0])))
     cap = max(1, round(MAX_SHARE / (1 - MAX_SHARE) * len(data.train)))
     train = _evenly(train, cap)
     val = _evenly(val, max(1, round(cap * val_ratio / (1 - val_ratio))))

@@ -21,7 +21,7 @@ def _held_out(count: int, val_ratio: float, where: Path, what: str) -> int:
     return min(count - 1, max(1, round(count * val_ratio)))
 
 
-def _random_split(names: list[str], val_ratio: float, seed: int, where: Path) -> tuple[list[str], list[str]]:
+def random_split(names: list[str], val_ratio: float, seed: int, where: Path) -> tuple[list[str], list[str]]:
     """A seeded split of ``names`` (kept in their order), the same for the same names, ratio and seed."""
     order = sorted(names)
     random.Random(seed).shuffle(order)
