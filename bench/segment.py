@@ -379,6 +379,7 @@ def wide(models: dict[str, list[str]], every: int, upside_down: bool = False) ->
               f"{base[8]:.3f} %, worst frame {base[9]:.2f} %); better at >= {TARGET_FPS} fps: "
               f"{best if better else 'none, keep it'}")
 
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--models", default=",".join(MODELS))
