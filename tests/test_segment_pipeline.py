@@ -403,6 +403,18 @@ def test_without_litert_people_get_the_pytorch_all_rounder(monkeypatch):
     assert default_segmenter(["person"], background=True) == "espnetv2-pascal"
 
 
+def test_the_person_default_keeps_the_legs_espnetv2_pascal_leaves_behind():
+    # Parkour's runner on the wall (frame 75) and landing (84): PASCAL alone misses his trousers, which a removal
+    # would leave walking on their own (issue 13); the default adds them from its fine-tune, and little else.
+    for index, pascal_most in ((75, 0.6), (84, 0.85)):
+        rgb, person = parkour(index)
+        pascal = unseen.segment(rgb, classes="person", model="espnetv2-pascal") > 0
+        found = unseen.segment(rgb, classes="person") > 0
+        assert (pascal & person).sum() < pascal_most * person.sum()
+        assert (found & person).sum() >= 0.8 * person.sum()  # (86 % and 99 %)
+        assert (found & ~dilate(person, 6)).sum() <= 0.05 * person.sum()
+
+
 def test_a_person_upside_down_is_found_when_asked_to_look_upside_down():
     # Parkour's runner in a picture turned over (bench/segment.py's parkour-turned case turns him alone, where he
     # stands): the person default, looking the right way up, finds nothing of him on this frame.
