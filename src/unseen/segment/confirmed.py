@@ -72,8 +72,8 @@ class ConfirmedSegmenter:
             return _with_missed(proposed, sure)
         seen, alone = confirmed_regions(sure > 0.5, proposed > 0.5)
         if self._mode == EXTEND:
-            return two_class(np.maximum(proposed, sure * grown(seen)))
-        return two_class(np.maximum(proposed * _hulls(seen), sure * grown(alone)))
+            return two_class(np.maximum(proposed, sure * _grown(seen)))
+        return two_class(np.maximum(proposed * _hulls(seen), sure * _grown(alone)))
 
     @property
     def adds_missed(self) -> bool:
@@ -98,7 +98,7 @@ class ConfirmedSegmenter:
 def _with_missed(proposed: np.ndarray, sure: np.ndarray) -> np.ndarray:
     """Background and class probabilities: ``proposed`` whole, with the blobs of ``sure`` it does not see added."""
     _, alone = confirmed_regions(sure > 0.5, proposed > 0.5)
-    return two_class(np.maximum(proposed, sure * grown(alone)))
+    return two_class(np.maximum(proposed, sure * _grown(alone)))
 
 
 def confirmed_regions(confirmed: np.ndarray, proposed: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -112,7 +112,7 @@ def confirmed_regions(confirmed: np.ndarray, proposed: np.ndarray) -> tuple[np.n
     return (kept & (seen >= SEEN_BY_BOTH))[labels], (kept & (seen < SEEN_BY_BOTH))[labels]
 
 
-def grown(mask: np.ndarray) -> np.ndarray:
+def _grown(mask: np.ndarray) -> np.ndarray:
     """``mask`` grown by :data:`EDGE` px, as float: a blob taken from a network keeps its soft edge."""
     return cv2.dilate(mask.astype(np.uint8), np.ones((2 * EDGE + 1,) * 2, np.uint8)).astype(np.float32)
 
