@@ -41,7 +41,7 @@ from unseen.masks import dilate
 from unseen.media import Frame, open_clip
 from unseen.media.frames import list_images
 from unseen.segment.base import get_segmenter
-from unseen.track import PROMPT_SEGMENTER, Prompt, nanotrack_files, track_objects
+from unseen.track import PERSON_SEGMENTER, PROMPT_SEGMENTER, Prompt, nanotrack_files, track_objects
 
 from common import ROOT, markdown_table, shared_dir
 
@@ -116,14 +116,15 @@ def score(predicted: list[np.ndarray], truth: list[np.ndarray]) -> dict[str, flo
     return row
 
 
-def run(name: str, max_frames: int | None, segmenter, models, points: bool = False
+def run(name: str, max_frames: int | None, segmenters, models, points: bool = False
         ) -> tuple[dict, list[np.ndarray], list[np.ndarray], list[np.ndarray]]:
     frames, truth = load(name, max_frames)
     prompts = first_points(truth[0]) if points else first_boxes(truth[0])
     clip = [Frame(image, i, f"{i:05d}") for i, image in enumerate(frames)]
     start, cpu = time.perf_counter(), time.process_time()
     try:
-        tracked = track_objects(clip, prompts, lambda: segmenter, lambda: models)
+        tracked = track_objects(clip, prompts, lambda: segmenters[0], lambda: models,
+                                person=lambda: segmenters[1])
     except InputError as error:  # a point on nothing that stands out is refused: the clip scores nothing
         print(f"{name}: {error}", flush=True)
         tracked = None
@@ -164,13 +165,15 @@ def main() -> None:
     os.environ.setdefault("UNSEEN_MODELS", str(shared_dir() / "models"))
     cv2.setNumThreads(2)
     names = args.clips.split(",") if args.clips else HELD_OUT if args.held_out else SHARED_CLIPS + TRAIN_CLIPS
-    segmenter, models = get_segmenter(PROMPT_SEGMENTER), nanotrack_files()
+    segmenters = get_segmenter(PROMPT_SEGMENTER), get_segmenter(PERSON_SEGMENTER)
+    models = nanotrack_files()
     # Warm-up, untimed: a network's first pass on a fresh machine exports it to ONNX (~5 s, once, then cached),
     # which would land in the first clip's fps.
-    run(names[0], 4, segmenter, models, args.points)
+    run(names[0], 4, segmenters, models, args.points)
+    segmenters[1].predict(np.zeros((64, 64, 3), np.uint8))
     rows = []
     for name in names:
-        row, frames, predicted, truth = run(name, args.max_frames, segmenter, models, args.points)
+        row, frames, predicted, truth = run(name, args.max_frames, segmenters, models, args.points)
         rows.append(row)
         print(f"{name}: J {row['J']:.3f}  coverage +{DEFAULT_PROMPT_DILATE} "
               f"{row[f'coverage +{DEFAULT_PROMPT_DILATE}']:.3f}  {row['fps']:.1f} fps", flush=True)

@@ -44,8 +44,8 @@ from unseen.segment import get_segmenter
 from unseen.serve import jobs
 from unseen.serve.runner import Runner
 from unseen.serve.store import DONE, NotFound, Workspace
-from unseen.track import PROMPT_SEGMENTER
-from unseen.track.first import first_mask
+from unseen.track import PERSON_SEGMENTER, PROMPT_SEGMENTER
+from unseen.track.first import first_mask_for
 from unseen.track.prompts import parse_prompt
 
 STATIC = Path(__file__).parent / "static"
@@ -90,7 +90,7 @@ class _State:
 
     def __init__(self, workspace: Workspace, runner: Runner):
         self.workspace, self.runner = workspace, runner
-        self._segmenter: Any = None
+        self._segmenters: dict[str, Any] = {}
 
     async def info(self, request: Request) -> JSONResponse:
         limits = self.workspace.limits
@@ -165,16 +165,19 @@ class _State:
                 x, y, w, h = scaled.box
                 if x >= picture.shape[1] or y >= picture.shape[0] or x + w <= 0 or y + h <= 0:
                     raise InputError(f"the {kind} is outside the frame")
-                mask |= first_mask(picture, scaled, self._prompt_segmenter())[0]
+                segmenter = self._prompt_segmenter(PROMPT_SEGMENTER)
+                mask |= first_mask_for(picture, scaled, segmenter, lambda: self._prompt_segmenter(PERSON_SEGMENTER))[0]
         return mask
 
-    def _prompt_segmenter(self) -> Any:
-        if self._segmenter is None:
+    def _prompt_segmenter(self, name: str) -> Any:
+        """The segmenter ``name``, loaded on first use (None when its weights are not here: objects are then cut
+        out of the picture alone, as ``remove --box`` does)."""
+        if name not in self._segmenters:
             try:
-                self._segmenter = get_segmenter(PROMPT_SEGMENTER)
-            except InputError:  # its weights are not here: objects are cut out of the picture alone
-                self._segmenter = False
-        return self._segmenter or None
+                self._segmenters[name] = get_segmenter(name)
+            except InputError:
+                self._segmenters[name] = None
+        return self._segmenters[name]
 
     async def submit(self, request: Request) -> JSONResponse:
         spec = jobs.check_spec(await _json(request))

@@ -63,6 +63,33 @@ def first_mask(rgb: np.ndarray, prompt: Prompt, segmenter: Segmenter | None) -> 
     return _from_point(rgb, prompt, segmenter)
 
 
+def first_mask_for(rgb: np.ndarray, prompt: Prompt, segmenter: Segmenter | None,
+                   person: Callable[[], Segmenter | None]) -> tuple[np.ndarray, list[int], Segmenter | None]:
+    """:func:`first_mask`, and the segmenter to follow the object with.
+
+    A person, or an object ``segmenter`` names no class for, is looked at again by ``person()`` (a network with
+    the same classes that knows people better: a pushed cart's riders, a dancer's raised arms); where it sees
+    a person, its mask and the network are taken, else the class segmenter's.
+    """
+    mask, classes = first_mask(rgb, prompt, segmenter)
+    people = _person_channel(segmenter)
+    if people is None or classes not in ([], [people]):
+        return mask, classes, segmenter
+    specialist = person()
+    if specialist is None or _person_channel(specialist) is None:
+        return mask, classes, segmenter
+    with contextlib.suppress(InputError):  # a point it finds nothing under keeps the class segmenter's answer
+        again, its_classes = first_mask(rgb, prompt, specialist)
+        if its_classes == [_person_channel(specialist)]:
+            return again, its_classes, specialist
+    return mask, classes, segmenter
+
+
+def _person_channel(segmenter: Segmenter | None) -> int | None:
+    classes = getattr(segmenter, "classes", ())
+    return classes.index("person") if "person" in classes else None
+
+
 def context_box(box: tuple[int, int, int, int], width: int, height: int, share: float = CONTEXT,
                 extra: int = 8) -> tuple[int, int, int, int]:
     """``(x0, y0, x1, y1)``: ``box`` (x, y, w, h) grown by ``share`` of its size plus ``extra`` px, in the frame."""

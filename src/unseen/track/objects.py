@@ -21,7 +21,7 @@ from unseen.errors import InputError
 from unseen.media import Frame
 from unseen.progress import first_pass
 from unseen.segment.base import Segmenter
-from unseen.track.first import first_mask
+from unseen.track.first import first_mask_for
 from unseen.track.follow import Follower
 from unseen.track.prompts import Prompt, check_prompts
 
@@ -87,7 +87,8 @@ def _scaled(prompt: Prompt, scale: float) -> Prompt:
 
 def track_objects(frames: Iterable[Frame], prompts: list[Prompt], segmenter: Callable[[], Segmenter | None],
                   models: Callable[[], tuple[str, str]], sequence: bool = True,
-                  frame_count: int | None = None) -> Tracked:
+                  frame_count: int | None = None,
+                  person: Callable[[], Segmenter | None] = lambda: None) -> Tracked:
     """Follow every prompted object through ``frames`` (forwards and backwards from its prompt's frame).
 
     Parameters
@@ -104,10 +105,14 @@ def track_objects(frames: Iterable[Frame], prompts: list[Prompt], segmenter: Cal
         False for photos: each prompt's frame gets its mask, no following across frames.
     frame_count
         How many frames there are, when known (for the progress bar of this pass).
+    person
+        Gives a segmenter with the same classes that knows people better (built on first use, or None):
+        objects that are people follow it (:func:`~unseen.track.first.first_mask_for`).
     """
     tracked: Tracked | None = None
     forward: dict[int, Follower] = {}
-    starts: dict[int, tuple[np.ndarray, list[int]]] = {}  # prompt -> (first mask, its classes)
+    # prompt -> (first mask, its classes, the segmenter that follows it)
+    starts: dict[int, tuple[np.ndarray, list[int], Segmenter | None]] = {}
     last = max(p.frame for p in prompts)
     spill = _Spill() if sequence and last > 0 else None
     count = 0
@@ -123,15 +128,15 @@ def track_objects(frames: Iterable[Frame], prompts: list[Prompt], segmenter: Cal
             for k, prompt in enumerate(prompts):
                 if prompt.frame == index:
                     try:
-                        mask, classes = first_mask(rgb, _scaled(prompt, tracked.work[0] / frame.size[0]),
-                                                   segmenter())
+                        mask, classes, follows = first_mask_for(
+                            rgb, _scaled(prompt, tracked.work[0] / frame.size[0]), segmenter(), person)
                     except InputError as error:  # said of the prompt as the user gave it, not as scaled
                         raise InputError(f"{prompt}: {error}") from None
                     if not mask.any():
                         raise InputError(f"{prompt}: found no object there to follow; draw the box around it")
-                    starts[k] = (mask, classes)
+                    starts[k] = (mask, classes, follows)
                     if sequence:
-                        forward[k] = Follower(rgb, mask, models(), segmenter(), classes)
+                        forward[k] = Follower(rgb, mask, models(), follows, classes)
                     masks.append((k, mask))
                 elif k in forward:
                     mask, sure = forward[k].step(rgb)
@@ -142,7 +147,7 @@ def track_objects(frames: Iterable[Frame], prompts: list[Prompt], segmenter: Cal
             raise InputError("the input has no frames")
         check_prompts(prompts, tracked.size, count)
         if spill is not None:
-            _backwards(spill, tracked, prompts, starts, segmenter, models)
+            _backwards(spill, tracked, prompts, starts, models)
     finally:
         if spill is not None:
             spill.close()
@@ -150,11 +155,11 @@ def track_objects(frames: Iterable[Frame], prompts: list[Prompt], segmenter: Cal
 
 
 def _backwards(spill: _Spill, tracked: Tracked, prompts: list[Prompt],
-               starts: dict[int, tuple[np.ndarray, list[int]]],
-               segmenter: Callable[[], Segmenter | None], models: Callable[[], tuple[str, str]]) -> None:
+               starts: dict[int, tuple[np.ndarray, list[int], Segmenter | None]],
+               models: Callable[[], tuple[str, str]]) -> None:
     """Follow objects prompted after frame 0 back to frame 0, merging into the forward pass's labels."""
     # Started on the prompt's frame as spilled (JPEG), like the frames it then steps through.
-    backward = {k: Follower(spill.get(p.frame), starts[k][0], models(), segmenter(), starts[k][1])
+    backward = {k: Follower(spill.get(p.frame), starts[k][0], models(), starts[k][2], starts[k][1])
                 for k, p in enumerate(prompts) if p.frame > 0}
     for index in range(max(p.frame for p in prompts) - 1, -1, -1):
         rgb = spill.get(index)
