@@ -23,7 +23,7 @@ from unseen.segment.base import get_segmenter
 from unseen.train.checkpoint import load_checkpoint
 from unseen.train.loop import TrainOptions
 from unseen.train.losses import LOSS_NAMES
-from unseen.train.segmenter import SegmenterSpec, SegmenterTrainer
+from unseen.train.segmenter import SegmenterSpec, SegmenterTrainer, distillation
 
 SIZE = 64
 TINY = {"unet": {"encoder_options": {"width": 0.125, "depth": 4}}, "fcn": {"encoder_options": {"width": 0.125}},
@@ -126,6 +126,66 @@ def test_negative_images_teach_what_is_not_the_class(discs: Path, tmp_path: Path
     assert taught < 0.5 * plain, (plain, taught)
 
 
+def disc_and_square(root: Path, name_the_disc: bool, count: int = 32) -> Path:
+    """images/ + masks/ of a bright disc and a bright square (classes disc = 1, square = 2); with
+    ``name_the_disc`` False the disc's pixels are labelled background, as a person photo leaves its dog."""
+    for folder in ("images", "masks", "splits"):
+        (root / folder).mkdir(parents=True)
+    rng = np.random.default_rng(2)
+    for i in range(count):
+        rgb, disc = disc_image(rng)
+        labels = np.where(disc > 0, 1 if name_the_disc else 0, 0).astype(np.uint8)
+        x, y = (int(v) for v in rng.integers(0, SIZE - 16, 2))
+        free = labels[y:y + 14, x:x + 14] == 0
+        rgb[y:y + 14, x:x + 14][free] = (250, 250, 40)
+        labels[y:y + 14, x:x + 14][free] = 2
+        cv2.imwrite(str(root / "images" / f"{i:03d}.png"), cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR))
+        cv2.imwrite(str(root / "masks" / f"{i:03d}.png"), labels)
+    (root / "splits" / "train.txt").write_text("\n".join(f"{i:03d}" for i in range(count - 8)))
+    (root / "splits" / "val.txt").write_text("\n".join(f"{i:03d}" for i in range(count - 8, count)))
+    classes = [{"value": v, "name": n} for v, n in enumerate(("background", "disc", "square"))]
+    (root / "classes.json").write_text(json.dumps({"classes": classes}))
+    return root
+
+
+def disc_share(run: Path, images: list[tuple[np.ndarray, np.ndarray]]) -> float:
+    """The share of the discs' pixels that the trained model calls disc."""
+    segmenter = get_segmenter(str(run / "best.pt"))
+    called = [cv2.resize(segmenter.predict(rgb), (SIZE, SIZE)).argmax(axis=2) == 1 for rgb, _ in images]
+    return float(sum((c & (m > 0)).sum() for c, (_, m) in zip(called, images, strict=True))
+                 / sum((m > 0).sum() for _, m in images))
+
+
+def test_distilling_keeps_a_class_the_fine_tune_data_leaves_unnamed(tmp_path: Path) -> None:
+    # The teacher knows discs and squares; the fine-tune's labels name only the squares (the discs are
+    # "background" there). Plain fine-tuning unlearns the disc; with --distill the teacher's answer is kept.
+    def run(data: Path, out: Path, init: str, distill: str | None = None, epochs: int = 10) -> None:
+        spec = SegmenterSpec(str(data), arch="unet", init=init, size=SIZE, network=TINY["unet"], augment="none",
+                             loss="ce", distill=distill)
+        SegmenterTrainer(out, spec, TrainOptions(epochs=epochs, batch=4, lr=3e-3, show_progress=False,
+                                                 patience=0)).fit()
+
+    run(disc_and_square(tmp_path / "both", True), tmp_path / "teacher", "none", epochs=16)
+    squares_only = disc_and_square(tmp_path / "squares", False)
+    run(squares_only, tmp_path / "plain", str(tmp_path / "teacher"))
+    run(squares_only, tmp_path / "distilled", str(tmp_path / "teacher"), distill=str(tmp_path / "teacher"))
+    rng = np.random.default_rng(7)
+    unseen_discs = [disc_image(rng) for _ in range(6)]
+    teacher, plain = disc_share(tmp_path / "teacher", unseen_discs), disc_share(tmp_path / "plain", unseen_discs)
+    distilled = disc_share(tmp_path / "distilled", unseen_discs)
+    assert teacher > 0.7 and plain < 0.5 * teacher and distilled > 0.8 * teacher, (teacher, plain, distilled)
+
+
+def test_distillation_is_zero_where_the_student_answers_as_the_teacher() -> None:
+    logits = torch.randn(2, 3, 8, 8)
+    everywhere = torch.ones(2, 8, 8, dtype=torch.bool)
+    assert float(distillation(logits, logits.clone(), everywhere)) == pytest.approx(0.0, abs=1e-6)
+    other = torch.randn(2, 3, 8, 8)
+    assert float(distillation(logits, other, everywhere)) > 0.0
+    nowhere = torch.zeros(2, 8, 8, dtype=torch.bool)
+    assert float(distillation(logits, other, nowhere)) == 0.0
+
+
 def test_run_folder_holds_usable_checkpoints_logs_and_curves(discs: Path, tmp_path: Path) -> None:
     run = tmp_path / "run"
     trainer(discs, run, epochs=3).fit()
@@ -226,6 +286,7 @@ def test_cli_trains_evaluates_exports_and_the_model_segments(discs: Path, tmp_pa
     (["--arch", "unet", "--init", "none", "--epochs", "1", "--loss", "hinge"], "unknown loss"),
     (["--arch", "resnet"], "unknown architecture"),
     (["--init", "nowhere.pt"], "nowhere.pt"),
+    (["--arch", "unet", "--init", "none", "--distill", "nowhere.pt"], "--distill nowhere.pt"),
     (["--class-weights", "1,x"], "--class-weights"),
 ])
 def test_bad_settings_are_one_line_and_exit_2(discs: Path, tmp_path: Path, capsys: pytest.CaptureFixture,

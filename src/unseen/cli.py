@@ -380,6 +380,10 @@ def _add_train(commands) -> None:
                            "or '{\"encoder\": \"vgg16\"}' for deeplabv3plus")
     what.add_argument("--augment", choices=("none", "default", "heavy"),
                       help="augmentation (default: default; heavy adds large rotations and strong shadows)")
+    what.add_argument("--distill", metavar="MODEL|RUN",
+                      help="keep this teacher's answers (e.g. the --init model's) where the labels name nothing: "
+                           "a fine-tune then does not forget the classes its data never shows")
+    what.add_argument("--distill-weight", type=float, metavar="W", help="weight of that term (default: 1)")
     _add_how_to_train(segmenter, batch=8, lr=0.001)
 
     inpainter = tasks.add_parser(
@@ -575,7 +579,8 @@ def _train(args: argparse.Namespace) -> None:
                   f"{best.get('detail', float('nan')):.2f} (epoch {best.get('epoch', 0):g}); use it with "
                   f"--method {run}", file=sys.stderr)
         return
-    settings.update({name: getattr(args, name) for name in ("init", "crop", "loss", "augment")})
+    settings.update({name: getattr(args, name) for name in ("init", "crop", "loss", "augment", "distill",
+                                                            "distill_weight")})
     settings.update(classes=_split(args.classes), coco_categories=_split(args.coco_categories),
                     negatives=_split(args.negatives), class_weights=_numbers(args.class_weights, "--class-weights"))
     best = api.train_segmenter(args.data, run, resume=bool(args.resume), **settings)

@@ -133,8 +133,10 @@ def transfer_weights(net: nn.Module, state: Mapping[str, torch.Tensor], source_c
     return report
 
 
-def load_init_state(name_or_path: str | Path) -> tuple[dict[str, torch.Tensor], tuple[str, ...] | None, str | None]:
-    """The weights behind ``--init``: (state dict, source class names or None, source architecture or None).
+def load_init_state(name_or_path: str | Path, option: str = "--init"
+                    ) -> tuple[dict[str, torch.Tensor], tuple[str, ...] | None, str | None]:
+    """The weights behind ``--init`` (or ``option``, as errors name it): (state dict, source class names or None,
+    source architecture or None).
 
     ``name_or_path`` is a published model's name (``espnetv2-city``, ``espnetv2-pascal``,
     ``espnetv2-pascal-s1``, found or fetched through :mod:`unseen.zoo`), a ``.pth`` state dict, or one of
@@ -152,7 +154,7 @@ def load_init_state(name_or_path: str | Path) -> tuple[dict[str, torch.Tensor], 
         path = name_or_path = path / CHECKPOINT_FILE
     published = {*ESPNETV2_MODELS, *(zoo.model_info(name).file for name in ESPNETV2_MODELS)}
     if not path.exists() and str(name_or_path) not in published:
-        raise InputError(f"--init {name_or_path}: no such file; give a checkpoint, a .pth state dict or one of: "
+        raise InputError(f"{option} {name_or_path}: no such file; give a checkpoint, a .pth state dict or one of: "
                          f"{', '.join(ESPNETV2_MODELS)}")
     path, key = zoo.resolve(name_or_path, ESPNETV2_MODELS)
     data = read_torch_file(path)

@@ -13,6 +13,7 @@ import sys
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+import numpy as np
 import torch
 from torch import nn
 from torch.utils.data import DataLoader, Dataset
@@ -36,6 +37,7 @@ DEFAULT_LOSS = "ce-dice"
 # published PASCAL ESPNetv2 unless told otherwise (``init="none"`` trains from scratch).
 DEFAULT_INIT = {"espnetv2": "espnetv2-pascal", "deeplabv3plus": "espnetv2-pascal"}
 NO_INIT = "none"
+DISTILL_TEMPERATURE = 2.0  # softens the teacher's answers, so its second guesses (a dog rather than a cat) carry over
 
 
 @dataclass
@@ -71,6 +73,12 @@ class SegmenterSpec:
         ``none``, ``default`` or ``heavy`` (see :func:`unseen.train.augment.train_transform`).
     network : dict
         More architecture options (``encoder``, ``width``...).
+    distill : str or None
+        A teacher (a published model or a run, read as ``init`` is) whose answers the network keeps where the
+        labels say only "background" (or nothing): what the labels do not name is not unlearnt (learning
+        without forgetting). Its classes are matched by name.
+    distill_weight : float
+        Weight of that term (the KL divergence at temperature :data:`DISTILL_TEMPERATURE`, times its square).
     """
 
     data: str
@@ -86,6 +94,8 @@ class SegmenterSpec:
     augment: str = "default"
     val_ratio: float = 0.15
     network: dict[str, Any] = field(default_factory=dict)
+    distill: str | None = None
+    distill_weight: float = 1.0
 
 
 class SampleSeeded(Dataset):
@@ -123,17 +133,26 @@ class SegmenterTrainer(Trainer):
             raise InputError(f"{len(spec.class_weights)} class weights for {len(self.data.classes)} classes "
                              f"({', '.join(self.data.classes)})")
         self.loss = get_loss(spec.loss, self.data.ignore_index, spec.class_weights)
+        self.teacher: nn.Module | None = None
 
     def build_model(self) -> nn.Module:
         network = build_network(self.spec.arch, len(self.data.classes), **self.spec.network)
         self.network_config = network.config
         init = self.spec.init if self.spec.init is not None else DEFAULT_INIT.get(self.spec.arch, NO_INIT)
         if init != NO_INIT and not self.resume:
-            state, source_classes, _ = load_init_state(init)
-            report = transfer_weights(network, state, source_classes, self.data.classes)
+            report = self._load(network, init)
             if self.options.show_progress and self.rank == 0:
                 print(f"unseen: started from {init}: {report}", file=sys.stderr, flush=True)
+        if self.spec.distill:
+            self.teacher = build_network(self.spec.arch, len(self.data.classes), **self.spec.network)
+            self._load(self.teacher, self.spec.distill, "--distill")
+            self.teacher.to(self.device).eval().requires_grad_(False)
+            self.never_named = torch.tensor(never_named(self.data), dtype=torch.long, device=self.device)
         return network
+
+    def _load(self, network: nn.Module, source: str, option: str = "--init") -> Any:
+        state, source_classes, _ = load_init_state(source, option)
+        return transfer_weights(network, state, source_classes, self.data.classes)
 
     def build_datasets(self) -> tuple[Dataset, Dataset]:
         transform = train_transform(self.spec.size, self.spec.augment, crop=self.spec.crop)
@@ -143,7 +162,17 @@ class SegmenterTrainer(Trainer):
 
     def compute_loss(self, model: nn.Module, batch: Any) -> torch.Tensor:
         images, labels = batch
-        return self.loss(model(images), labels)
+        logits = model(images)
+        if self.teacher is None:
+            return self.loss(logits, labels)
+        with torch.no_grad():
+            taught = self.teacher(images)
+        unnamed = (labels == 0) | (labels == self.data.ignore_index)
+        # "Background" in data that never labels a class does not mean "not that class": where the teacher sees
+        # one there, only its own answer is learnt.
+        theirs = (labels == 0) & torch.isin(taught.argmax(1), self.never_named)
+        loss = self.loss(logits, labels.masked_fill(theirs, self.data.ignore_index))
+        return loss + self.spec.distill_weight * distillation(logits, taught, unnamed)
 
     def validate(self, model: nn.Module, loader: DataLoader) -> dict[str, float]:
         matrix = ConfusionMatrix(len(self.data.classes), self.data.ignore_index)
@@ -159,6 +188,26 @@ class SegmenterTrainer(Trainer):
         return {"task": self.task, "network": self.network_config, "classes": list(self.data.classes),
                 "size": self.spec.size, "mean": list(IMAGENET_MEAN), "std": list(IMAGENET_STD),
                 "spec": asdict(self.spec)}
+
+
+def never_named(data: SegmentationData) -> list[int]:
+    """The classes (but background) that no training label uses."""
+    named = set()
+    for sample in data.train:
+        named.update(np.unique(sample.labels()).tolist())
+    return [c for c in range(1, len(data.classes)) if c not in named]
+
+
+def distillation(logits: torch.Tensor, taught: torch.Tensor, where: torch.Tensor,
+                 temperature: float = DISTILL_TEMPERATURE) -> torch.Tensor:
+    """Mean KL divergence of the student's softened answers (N x C x H x W ``logits``) from the teacher's
+    (``taught``) over the pixels ``where`` (N x H x W bool), times the temperature's square (Hinton et al.)."""
+    if not bool(where.any()):
+        return logits.sum() * 0.0
+    student = torch.log_softmax(logits / temperature, dim=1).permute(0, 2, 3, 1)[where]
+    teacher = torch.log_softmax(taught / temperature, dim=1).permute(0, 2, 3, 1)[where]
+    kl = (teacher.exp() * (teacher - student)).sum(dim=1).mean()
+    return kl * temperature ** 2
 
 
 def train_segmenter(data: str | os.PathLike | None, run: str | os.PathLike, *, resume: bool = False,

@@ -42,16 +42,17 @@ class Sample:
     def load(self) -> tuple[np.ndarray, np.ndarray]:
         """The image (``HxWx3`` RGB ``uint8``) and its labels (``HxW`` ``uint8``: class index, 255 ignore)."""
         rgb = read_image(self.image)
-        labels = self._labels()
+        labels = self.labels()
         self._check_size(rgb.shape[1], rgb.shape[0], labels)
         return rgb, labels
 
     def check(self) -> None:
         """Read the labels and the image's header; ``InputError`` on anything that :meth:`load` would hit."""
-        labels = self._labels()
+        labels = self.labels()
         self._check_size(*image_size(self.image), labels)
 
-    def _labels(self) -> np.ndarray:
+    def labels(self) -> np.ndarray:
+        """The labels (``HxW`` ``uint8``), mapped to the kept classes."""
         labels = self.target.read()
         return labels if self.relabel is None else np.asarray(self.relabel, np.uint8)[labels]
 
